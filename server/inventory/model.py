@@ -1,0 +1,192 @@
+"""The declarative inventory format: what a provider writes in YAML or JSON.
+
+These pydantic models are the one definition of the file format; the JSON Schema
+(`metalgraph schema inventory`) is generated from them. Devices nest what they contain
+(a node its GPUs and NICs, a switch its ports), so a validation error names a path such
+as `nodes[12].gpus[3].model`. Cross-references (a rack's site, a NIC's switch port) are
+checked by `validate_references` after parsing.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+MacAddress = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$", to_lower=True)]
+Gbps = Annotated[float, Field(gt=0, le=100_000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True)
+
+
+class NodeState(str, Enum):
+    AVAILABLE = "available"
+    ALLOCATED = "allocated"
+    MAINTENANCE = "maintenance"
+    SANITIZING = "sanitizing"
+    FAILED = "failed"
+
+
+class PowerState(str, Enum):
+    ON = "on"
+    OFF = "off"
+    UNKNOWN = "unknown"
+
+
+class Health(str, Enum):
+    OK = "ok"
+    WARNING = "warning"
+    CRITICAL = "critical"
+    UNKNOWN = "unknown"
+
+
+class NicRole(str, Enum):
+    BACKEND = "backend"
+    FRONTEND = "frontend"
+    STORAGE = "storage"
+    BMC = "bmc"
+
+
+class SwitchRole(str, Enum):
+    LEAF = "leaf"
+    SPINE = "spine"
+    CORE = "core"
+    OOB = "oob"
+
+
+class PortMode(str, Enum):
+    ACCESS = "access"
+    TRUNK = "trunk"
+    ROUTED = "routed"
+
+
+class PciePath(str, Enum):
+    """nvidia-smi topo classes, nearest first."""
+
+    PIX = "PIX"
+    PXB = "PXB"
+    PHB = "PHB"
+    NODE = "NODE"
+    SYS = "SYS"
+
+
+class Site(Strict):
+    name: Name
+    region: str = ""
+    country: Annotated[str, StringConstraints(pattern=r"^([A-Z]{2})?$")] = ""
+    jurisdiction: str = ""
+    certifications: tuple[str, ...] = ()
+
+
+class Rack(Strict):
+    name: Name
+    site: Name
+    row: str = ""
+
+
+class Bmc(Strict):
+    """How to reach a node's BMC. Never a secret: credentials live outside the graph."""
+
+    driver: Name
+    address: str
+
+
+class Gpu(Strict):
+    index: Annotated[int, Field(ge=0, lt=1024)]
+    uuid: Name
+    model: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    memory_gb: Annotated[float, Field(gt=0)]
+    nvlink_domain: str = ""
+
+
+class PortRef(Strict):
+    switch: Name
+    port: Name
+
+
+class Nic(Strict):
+    name: Name
+    mac: MacAddress
+    speed_gbps: Gbps
+    role: NicRole = NicRole.BACKEND
+    rail: Annotated[int, Field(ge=0)] | None = None
+    port: PortRef | None = None
+    """The switch port this NIC is cabled to (the intended cabling)."""
+
+
+class NvLink(Strict):
+    """NVLink between two GPUs of the same node, by GPU index."""
+
+    a: Annotated[int, Field(ge=0)]
+    b: Annotated[int, Field(ge=0)]
+    links: Annotated[int, Field(ge=1)] = 1
+
+
+class PcieAffinity(Strict):
+    gpu: Annotated[int, Field(ge=0)]
+    nic: Name
+    path: PciePath
+
+
+class Node(Strict):
+    name: Name
+    rack: Name
+    u: Annotated[int, Field(ge=0, le=64)] | None = None
+    serial: str = ""
+    vendor: str = ""
+    model: str = ""
+    cpu_model: str = ""
+    cpu_cores: Annotated[int, Field(ge=0)] = 0
+    memory_gb: Annotated[float, Field(ge=0)] = 0
+    storage_gb: Annotated[float, Field(ge=0)] = 0
+    state: NodeState = NodeState.AVAILABLE
+    power_state: PowerState = PowerState.UNKNOWN
+    health: Health = Health.UNKNOWN
+    bmc: Bmc | None = None
+    gpus: tuple[Gpu, ...] = ()
+    nics: tuple[Nic, ...] = ()
+    nvlinks: tuple[NvLink, ...] = ()
+    pcie: tuple[PcieAffinity, ...] = ()
+
+
+class Port(Strict):
+    name: Name
+    index: Annotated[int, Field(ge=0)]
+    speed_gbps: Gbps
+    mode: PortMode = PortMode.ACCESS
+    access_vlan: Annotated[int, Field(ge=1, le=4094)] | None = None
+    allowed_vlans: tuple[Annotated[int, Field(ge=1, le=4094)], ...] = ()
+    oper_status: str = "unknown"
+
+
+class Switch(Strict):
+    name: Name
+    rack: Name
+    u: Annotated[int, Field(ge=0, le=64)] | None = None
+    role: SwitchRole
+    model: str = ""
+    mgmt_address: str = ""
+    driver: Name = "sim"
+    pod: str = ""
+    """The spine pod (block) a leaf or spine belongs to; empty for cores and OOB switches."""
+    ports: tuple[Port, ...] = ()
+
+
+class Link(Strict):
+    """A cable between two switch ports (the intended cabling of the fabric)."""
+
+    a: PortRef
+    b: PortRef
+    speed_gbps: Gbps
+
+
+class Inventory(Strict):
+    sites: tuple[Site, ...] = ()
+    racks: tuple[Rack, ...] = ()
+    switches: tuple[Switch, ...] = ()
+    nodes: tuple[Node, ...] = ()
+    links: tuple[Link, ...] = ()

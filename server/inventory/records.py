@@ -1,0 +1,210 @@
+"""An inventory as graph records (vertices and edges) and back.
+
+This is the one place that knows how the file format maps onto the graph model of
+DESIGN.md. Import, export and the diff all work on records, so "export then import is a
+no-op" holds by construction: `to_records(from_records(r)) == r`.
+
+Every vertex has a `key` unique within its label: the name for sites, racks, nodes and
+switches, the uuid for GPUs, `node/nic` for NICs and `switch/port` for ports.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from .model import (
+    Bmc,
+    Gpu,
+    Inventory,
+    Link,
+    Nic,
+    Node,
+    NvLink,
+    PcieAffinity,
+    Port,
+    PortRef,
+    Rack,
+    Site,
+    Switch,
+)
+
+Props = dict[str, Any]
+VertexId = tuple[str, str]  # (label, key)
+EdgeId = tuple[str, VertexId, VertexId]  # (type, source, target)
+
+# Every edge kind of the model: (type, source label, target label).
+EDGE_KINDS: tuple[tuple[str, str, str], ...] = (
+    ("HAS_RACK", "Site", "Rack"),
+    ("HOLDS", "Rack", "Node"),
+    ("HOLDS", "Rack", "Switch"),
+    ("HAS_GPU", "Node", "GPU"),
+    ("HAS_NIC", "Node", "NIC"),
+    ("HAS_PORT", "Switch", "Port"),
+    ("CABLED", "NIC", "Port"),
+    ("CABLED", "Port", "Port"),
+    ("NVLINK", "GPU", "GPU"),
+    ("PCIE", "GPU", "NIC"),
+)
+VERTEX_LABELS: tuple[str, ...] = ("Site", "Rack", "Switch", "Port", "Node", "GPU", "NIC")
+
+
+def nic_key(node: str, nic: str) -> str:
+    return f"{node}/{nic}"
+
+
+def port_key(switch: str, port: str) -> str:
+    return f"{switch}/{port}"
+
+
+@dataclass
+class Records:
+    vertices: dict[VertexId, Props] = field(default_factory=dict)
+    edges: dict[EdgeId, Props] = field(default_factory=dict)
+
+    def vertex(self, label: str, key: str, props: Props) -> None:
+        self.vertices[(label, key)] = {"key": key, **{k: v for k, v in props.items() if v is not None}}
+
+    def edge(self, type_: str, src: VertexId, dst: VertexId, props: Props | None = None) -> None:
+        self.edges[(type_, src, dst)] = {k: v for k, v in (props or {}).items() if v is not None}
+
+
+def _plain(model: Any, exclude: set[str]) -> Props:
+    data = model.model_dump(exclude=exclude, exclude_none=True)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+
+
+def to_records(inv: Inventory) -> Records:
+    """Flatten a reference-checked inventory into graph records."""
+    rec = Records()
+    port_speed: dict[str, float] = {}
+    for site in inv.sites:
+        rec.vertex("Site", site.name, _plain(site, set()))
+    for rack in inv.racks:
+        rec.vertex("Rack", rack.name, _plain(rack, set()))
+        rec.edge("HAS_RACK", ("Site", rack.site), ("Rack", rack.name))
+    for sw in inv.switches:
+        rec.vertex("Switch", sw.name, _plain(sw, {"ports", "u"}))
+        rec.edge("HOLDS", ("Rack", sw.rack), ("Switch", sw.name), {"u": sw.u})
+        for port in sw.ports:
+            key = port_key(sw.name, port.name)
+            port_speed[key] = port.speed_gbps
+            rec.vertex("Port", key, {**_plain(port, set()), "switch": sw.name})
+            rec.edge("HAS_PORT", ("Switch", sw.name), ("Port", key))
+    for node in inv.nodes:
+        _node_records(rec, node, port_speed)
+    for link in inv.links:
+        a, b = port_key(link.a.switch, link.a.port), port_key(link.b.switch, link.b.port)
+        rec.edge("CABLED", ("Port", a), ("Port", b), {"speed_gbps": link.speed_gbps})
+    return rec
+
+
+def _node_records(rec: Records, node: Node, port_speed: dict[str, float]) -> None:
+    props = _plain(node, {"bmc", "gpus", "nics", "nvlinks", "pcie", "u"})
+    if node.bmc is not None:
+        props |= {"bmc_driver": node.bmc.driver, "bmc_address": node.bmc.address}
+    rec.vertex("Node", node.name, props)
+    rec.edge("HOLDS", ("Rack", node.rack), ("Node", node.name), {"u": node.u})
+    uuid_of = {gpu.index: gpu.uuid for gpu in node.gpus}
+    for gpu in node.gpus:
+        rec.vertex("GPU", gpu.uuid, {**_plain(gpu, set()), "node": node.name})
+        rec.edge("HAS_GPU", ("Node", node.name), ("GPU", gpu.uuid))
+    for nic in node.nics:
+        key = nic_key(node.name, nic.name)
+        rec.vertex("NIC", key, {**_plain(nic, {"port"}), "node": node.name})
+        rec.edge("HAS_NIC", ("Node", node.name), ("NIC", key))
+        if nic.port is not None:
+            pk = port_key(nic.port.switch, nic.port.port)
+            speed = min(nic.speed_gbps, port_speed.get(pk, nic.speed_gbps))
+            rec.edge("CABLED", ("NIC", key), ("Port", pk), {"speed_gbps": speed})
+    for link in node.nvlinks:
+        a, b = sorted((link.a, link.b))
+        rec.edge("NVLINK", ("GPU", uuid_of[a]), ("GPU", uuid_of[b]), {"links": link.links})
+    for aff in node.pcie:
+        rec.edge("PCIE", ("GPU", uuid_of[aff.gpu]), ("NIC", nic_key(node.name, aff.nic)), {"path": aff.path})
+
+
+def _fields(props: Props, *drop: str) -> Props:
+    return {k: v for k, v in props.items() if k not in drop and k != "key"}
+
+
+def from_records(rec: Records) -> Inventory:
+    """Rebuild the inventory that `rec` holds, in a canonical order (export)."""
+    by_label: dict[str, dict[str, Props]] = defaultdict(dict)
+    for (label, key), props in rec.vertices.items():
+        by_label[label][key] = props
+    out: dict[tuple[str, str], dict[str, Props]] = defaultdict(dict)  # (type, src label) -> src key -> ...
+    children: dict[tuple[str, str], list[str]] = defaultdict(list)  # (type, parent key) -> child keys
+    edge_props: dict[tuple[str, str, str], Props] = {}
+    for (type_, (src_label, src), (dst_label, dst)), props in rec.edges.items():
+        children[(type_, src)].append(dst)
+        edge_props[(type_, src, dst)] = props
+        out[(type_, src_label)].setdefault(src, {})[dst] = props
+
+    rack_u = {dst: props.get("u") for (t, _src, dst), props in edge_props.items() if t == "HOLDS"}
+    sites = [Site(**_fields(p)) for _k, p in sorted(by_label["Site"].items())]
+    racks = [Rack(**_fields(p)) for _k, p in sorted(by_label["Rack"].items())]
+
+    switches = []
+    for name, props in sorted(by_label["Switch"].items()):
+        ports = sorted(
+            (Port(**_fields(by_label["Port"][pk], "switch")) for pk in children[("HAS_PORT", name)]),
+            key=lambda p: (p.index, p.name),
+        )
+        switches.append(Switch(**_fields(props), u=rack_u.get(name), ports=tuple(ports)))
+
+    def port_ref(pk: str) -> PortRef:
+        port = by_label["Port"][pk]
+        return PortRef(switch=port["switch"], port=port["name"])
+
+    nodes = []
+    for name, props in sorted(by_label["Node"].items()):
+        gpu_keys = children[("HAS_GPU", name)]
+        index_of = {k: by_label["GPU"][k]["index"] for k in gpu_keys}
+        gpus = sorted((Gpu(**_fields(by_label["GPU"][k], "node")) for k in gpu_keys), key=lambda g: g.index)
+        nics = []
+        for nk in sorted(children[("HAS_NIC", name)]):
+            cabled = out[("CABLED", "NIC")].get(nk, {})
+            port = port_ref(next(iter(cabled))) if cabled else None
+            nics.append(Nic(**_fields(by_label["NIC"][nk], "node"), port=port))
+        nvlinks = sorted(
+            (
+                NvLink(a=index_of[g], b=index_of[peer], links=p["links"])
+                for g in gpu_keys
+                for peer, p in out[("NVLINK", "GPU")].get(g, {}).items()
+            ),
+            key=lambda link: (link.a, link.b),
+        )
+        pcie = sorted(
+            (
+                PcieAffinity(gpu=index_of[g], nic=by_label["NIC"][nk]["name"], path=p["path"])
+                for g in gpu_keys
+                for nk, p in out[("PCIE", "GPU")].get(g, {}).items()
+            ),
+            key=lambda a: (a.gpu, a.nic),
+        )
+        bmc = None
+        if "bmc_driver" in props:
+            bmc = Bmc(driver=props["bmc_driver"], address=props["bmc_address"])
+        nodes.append(
+            Node(
+                **_fields(props, "bmc_driver", "bmc_address"),
+                u=rack_u.get(name),
+                bmc=bmc,
+                gpus=tuple(gpus),
+                nics=tuple(nics),
+                nvlinks=tuple(nvlinks),
+                pcie=tuple(pcie),
+            )
+        )
+
+    links = sorted(
+        (
+            Link(a=port_ref(a), b=port_ref(b), speed_gbps=p["speed_gbps"])
+            for a, peers in out[("CABLED", "Port")].items()
+            for b, p in peers.items()
+        ),
+        key=lambda link: (link.a.switch, link.a.port),
+    )
+    return Inventory(sites=tuple(sites), racks=tuple(racks), switches=tuple(switches), nodes=tuple(nodes), links=tuple(links))

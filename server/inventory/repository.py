@@ -1,0 +1,106 @@
+"""Reading inventory records out of a store and writing change sets into it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from ..store.base import GraphStore, Statement
+from .diff import ChangeSet
+from .records import EDGE_KINDS, VERTEX_LABELS, Props, Records
+
+BATCH = 5000
+Progress = Callable[[int, int], None]
+
+
+async def load_records(store: GraphStore, scope: dict[str, Sequence[str]] | None = None) -> Records:
+    """All records, or with `scope` ({label: keys}) only those vertices and the edges that touch them."""
+    rec = Records()
+    for label in VERTEX_LABELS:
+        if scope is None:
+            rows = await store.read(f"MATCH (n:{label}) RETURN n{{.*}} AS p")
+        elif scope.get(label):
+            rows = await store.read(
+                f"UNWIND $keys AS k MATCH (n:{label} {{key: k}}) RETURN n{{.*}} AS p", {"keys": list(scope[label])}
+            )
+        else:
+            continue
+        for row in rows:
+            rec.vertices[(label, row["p"]["key"])] = dict(row["p"])
+    for type_, src, dst in EDGE_KINDS:
+        pattern = f"(a:{src})-[r:{type_}]->(b:{dst})"
+        if scope is None:
+            queries = [(f"MATCH {pattern} RETURN a.key AS s, b.key AS d, r{{.*}} AS p", {})]
+        else:
+            queries = []
+            if scope.get(src):
+                queries.append((f"UNWIND $keys AS k MATCH (a:{src} {{key: k}})-[r:{type_}]->(b:{dst}) "
+                                "RETURN a.key AS s, b.key AS d, r{.*} AS p", {"keys": list(scope[src])}))
+            if scope.get(dst):
+                queries.append((f"UNWIND $keys AS k MATCH (a:{src})-[r:{type_}]->(b:{dst} {{key: k}}) "
+                                "RETURN a.key AS s, b.key AS d, r{.*} AS p", {"keys": list(scope[dst])}))
+        for query, params in queries:
+            for row in await store.read(query, params):
+                rec.edges[(type_, (src, row["s"]), (dst, row["d"]))] = dict(row["p"])
+    return rec
+
+
+def _batches(rows: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(rows), BATCH):
+        yield rows[start : start + BATCH]
+
+
+def _by_label(vertices: Iterable[tuple[tuple[str, str], Props]]) -> dict[str, list[Props]]:
+    grouped: dict[str, list[Props]] = defaultdict(list)
+    for (label, _key), props in vertices:
+        grouped[label].append(props)
+    return grouped
+
+
+def _by_kind(edges: Iterable[tuple[tuple[str, tuple[str, str], tuple[str, str]], Props]]) -> dict[tuple[str, str, str], list[Props]]:
+    grouped: dict[tuple[str, str, str], list[Props]] = defaultdict(list)
+    for (type_, (src_label, src), (dst_label, dst)), props in edges:
+        grouped[(type_, src_label, dst_label)].append({"s": src, "d": dst, "p": props})
+    return grouped
+
+
+def change_statements(changes: ChangeSet) -> list[Statement]:
+    """Statements that apply `changes`: removals first, then vertices, then the edges between them."""
+    out: list[Statement] = []
+    for (type_, src, dst), rows in _by_kind((e, {}) for e in changes.remove_edges).items():
+        for batch in _batches(rows):
+            out.append((f"UNWIND $rows AS r MATCH (a:{src} {{key: r.s}})-[e:{type_}]->(b:{dst} {{key: r.d}}) DELETE e",
+                        {"rows": list(batch)}))
+    removed: dict[str, list[str]] = defaultdict(list)
+    for label, key in changes.remove_vertices:
+        removed[label].append(key)
+    for label, keys in removed.items():
+        for batch in _batches(keys):
+            out.append((f"UNWIND $keys AS k MATCH (n:{label} {{key: k}}) DETACH DELETE n", {"keys": list(batch)}))
+    for label, rows in _by_label(changes.add_vertices.items()).items():
+        for batch in _batches(rows):
+            out.append((f"UNWIND $rows AS r CREATE (n:{label}) SET n = r", {"rows": list(batch)}))
+    for label, rows in _by_label((v, after) for v, (_before, after) in changes.change_vertices.items()).items():
+        for batch in _batches(rows):
+            out.append((f"UNWIND $rows AS r MATCH (n:{label} {{key: r.key}}) SET n = r", {"rows": list(batch)}))
+    for (type_, src, dst), rows in _by_kind(changes.add_edges.items()).items():
+        for batch in _batches(rows):
+            out.append((f"UNWIND $rows AS r MATCH (a:{src} {{key: r.s}}), (b:{dst} {{key: r.d}}) "
+                        f"CREATE (a)-[e:{type_}]->(b) SET e = r.p", {"rows": list(batch)}))
+    changed_edges = ((e, after) for e, (_before, after) in changes.change_edges.items())
+    for (type_, src, dst), rows in _by_kind(changed_edges).items():
+        for batch in _batches(rows):
+            out.append((f"UNWIND $rows AS r MATCH (a:{src} {{key: r.s}})-[e:{type_}]->(b:{dst} {{key: r.d}}) "
+                        "SET e = r.p", {"rows": list(batch)}))
+    return out
+
+
+async def apply_changes(store: GraphStore, changes: ChangeSet, progress: Progress | None = None) -> None:
+    """Write `changes` as one atomic unit (one transaction on Neo4j, one MULTI/EXEC block on FalkorDB)."""
+    statements = change_statements(changes)
+    if progress is not None:
+        progress(0, changes.size)
+    await store.write_atomically(statements)
+    if progress is not None:
+        progress(changes.size, changes.size)

@@ -1,0 +1,73 @@
+"""Server settings: environment variables (`METALGRAPH_*`), an optional TOML file, then defaults."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ENV_PREFIX = "METALGRAPH_"
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("metalgraph"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
+
+    store: str = Field(
+        default="embedded",
+        description="`embedded` (FalkorDB child process in the data directory) or a Neo4j URI such as bolt://host:7687",
+    )
+    data_dir: Path = Field(default_factory=default_data_dir, description="Where the embedded store keeps its files")
+    host: str = Field(default="127.0.0.1", description="Address the HTTP server binds")
+    port: int = Field(default=8080, ge=0, le=65535, description="Port the HTTP server binds")
+    admin_token: SecretStr | None = Field(default=None, description="Bearer token that mutations require")
+    neo4j_user: str = Field(default="neo4j", description="Neo4j user (Neo4j store only)")
+    neo4j_password: SecretStr | None = Field(default=None, description="Neo4j password; unset means no auth")
+    neo4j_database: str = Field(default="neo4j", description="Neo4j database name")
+    max_page_size: int = Field(default=1000, ge=1, description="Largest `first` a connection accepts")
+    max_query_depth: int = Field(default=12, ge=1, description="Deepest GraphQL selection accepted")
+    max_request_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body accepted")
+    request_timeout_s: float = Field(default=30.0, gt=0, description="Time limit of one GraphQL request")
+    log_level: str = Field(default="info", description="Python log level")
+
+    @field_validator("store")
+    @classmethod
+    def _known_store(cls, value: str) -> str:
+        if value == "embedded" or value.startswith(("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")):
+            return value
+        raise ValueError("store must be 'embedded' or a Neo4j URI (bolt://host:7687)")
+
+    @property
+    def uses_neo4j(self) -> bool:
+        return self.store != "embedded"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, file_secret_settings
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from, in order of precedence: `overrides`, the environment, `config_file`, defaults.
+
+    The config file is TOML with the same keys as the environment variables, lower-case and
+    without the prefix (`store = "bolt://db:7687"`).
+    """
+    from_file: dict[str, Any] = {}
+    if config_file is not None:
+        from_file = tomllib.loads(config_file.read_text())
+    env_values = Settings().model_dump(exclude_unset=True)
+    return Settings(**{**from_file, **env_values, **{k: v for k, v in overrides.items() if v is not None}})

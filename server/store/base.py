@@ -1,0 +1,115 @@
+"""The graph store interface that every adapter implements, and its error family.
+
+The domain layer speaks one Cypher vocabulary (the subset that both FalkorDB and Neo4j run,
+see DESIGN.md "Stores") through `read`, `write` and `write_atomically`. Rows come back as
+plain dicts of plain values: queries return scalars, lists and maps (`n{.*}`), never
+driver-specific node objects. Every call is one store round trip and is counted, so tests and
+`/metrics` can see how many a request costs.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+Row = dict[str, Any]
+Statement = tuple[str, dict[str, Any]]
+
+
+class StoreError(Exception):
+    """Base of the store's error family."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached or is not running."""
+
+
+class StoreLocked(StoreError):
+    """Another server already owns this data directory."""
+
+
+class StoreQueryError(StoreError):
+    """The store refused a query (a bug in metalgraph, or a constraint violation)."""
+
+
+class ConstraintViolation(StoreQueryError):
+    """A write would break a uniqueness constraint."""
+
+
+@dataclass
+class RoundTripCounter:
+    count: int = 0
+
+
+_request_counter: contextvars.ContextVar[RoundTripCounter | None] = contextvars.ContextVar(
+    "metalgraph_round_trips", default=None
+)
+
+
+@contextmanager
+def count_round_trips() -> Iterator[RoundTripCounter]:
+    """Count the store round trips made inside this block (in this task and the tasks it starts)."""
+    counter = RoundTripCounter()
+    token = _request_counter.set(counter)
+    try:
+        yield counter
+    finally:
+        _request_counter.reset(token)
+
+
+class GraphStore(ABC):
+    """A property graph that runs Cypher. Labels and keys follow the model in DESIGN.md."""
+
+    kind: str = "abstract"
+
+    def __init__(self) -> None:
+        self.round_trips_total = 0
+
+    def _count_round_trip(self) -> None:
+        self.round_trips_total += 1
+        counter = _request_counter.get()
+        if counter is not None:
+            counter.count += 1
+
+    async def read(self, query: str, params: dict[str, Any] | None = None) -> list[Row]:
+        self._count_round_trip()
+        return await self._read(query, params or {})
+
+    async def write(self, query: str, params: dict[str, Any] | None = None) -> list[Row]:
+        self._count_round_trip()
+        return await self._write(query, params or {})
+
+    async def write_atomically(self, statements: Sequence[Statement]) -> None:
+        """Run the statements in order as one unit: all of them or, where the store can roll back, none."""
+        if statements:
+            self._count_round_trip()
+            await self._write_atomically(statements)
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Connect (and for the embedded store, launch), then create constraints and indexes."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release connections; the embedded store also stops its database process."""
+
+    @abstractmethod
+    async def ping(self) -> None:
+        """Raise StoreUnavailable unless the store answers."""
+
+    @abstractmethod
+    async def _read(self, query: str, params: dict[str, Any]) -> list[Row]: ...
+
+    @abstractmethod
+    async def _write(self, query: str, params: dict[str, Any]) -> list[Row]: ...
+
+    @abstractmethod
+    async def _write_atomically(self, statements: Sequence[Statement]) -> None: ...
+
+    @abstractmethod
+    async def clear(self) -> None:
+        """Delete every vertex and edge (tests and `import --replace`)."""
