@@ -1,0 +1,109 @@
+"""Root query fields: lookups by name and filtered connections over the inventory."""
+
+from __future__ import annotations
+
+import strawberry
+
+from metalgraph.server.topology.node_filter import NodeFilter as NodeFilterSpec
+from metalgraph.server.topology.node_filter import node_selection
+from metalgraph.server.topology.pages import Selection
+
+from .connection import Connection, paginate
+from .types import Ctx, Gpu, Health, NodeState, Node, Rack, Site, Switch, SwitchRole, _value
+
+
+@strawberry.input(description="Narrows a node listing; all given conditions must hold.")
+class NodeFilter:
+    site: str | None = None
+    rack: str | None = None
+    state: NodeState | None = None  # type: ignore[valid-type]
+    health: Health | None = None  # type: ignore[valid-type]
+    gpu_model: str | None = strawberry.field(default=None, description="Nodes with GPUs of this model.")
+    min_gpu_count: int | None = strawberry.field(
+        default=None, description="Nodes with at least this many GPUs (of `gpuModel`, when given)."
+    )
+    min_memory_gb: float | None = None
+    min_cpu_cores: int | None = None
+    name_prefix: str | None = None
+
+    def spec(self) -> NodeFilterSpec:
+        return NodeFilterSpec(
+            site=self.site,
+            rack=self.rack,
+            state=_value(self.state),
+            health=_value(self.health),
+            gpu_model=self.gpu_model,
+            min_gpu_count=self.min_gpu_count,
+            min_memory_gb=self.min_memory_gb,
+            min_cpu_cores=self.min_cpu_cores,
+            name_prefix=self.name_prefix,
+        )
+
+
+@strawberry.input
+class SwitchFilter:
+    role: SwitchRole | None = None  # type: ignore[valid-type]
+    pod: str | None = None
+    rack: str | None = None
+    name_prefix: str | None = None
+
+
+async def _lookup(info: Ctx, label: str, key: str) -> dict | None:
+    return await info.context.loaders.vertex(label).load(key)
+
+
+@strawberry.type
+class InventoryQuery:
+    @strawberry.field(description="One node by name; null when there is none.")
+    async def node(self, info: Ctx, name: str) -> Node | None:
+        props = await _lookup(info, "Node", name)
+        return Node(props) if props else None
+
+    @strawberry.field(description="Nodes in name order.")
+    async def nodes(
+        self, info: Ctx, first: int | None = 100, after: str | None = None, filter: NodeFilter | None = None
+    ) -> Connection[Node]:
+        selection = node_selection(filter.spec() if filter else NodeFilterSpec())
+        return await paginate(info.context.store, selection, first, after, Node, info.context.settings.max_page_size)
+
+    @strawberry.field
+    async def switch(self, info: Ctx, name: str) -> Switch | None:
+        props = await _lookup(info, "Switch", name)
+        return Switch(props) if props else None
+
+    @strawberry.field(description="Switches in name order.")
+    async def switches(
+        self, info: Ctx, first: int | None = 100, after: str | None = None, filter: SwitchFilter | None = None
+    ) -> Connection[Switch]:
+        f = filter or SwitchFilter()
+        selection = (
+            Selection("Switch").equals("role", _value(f.role)).equals("pod", f.pod).equals("rack", f.rack)
+            .starts_with("name", f.name_prefix)
+        )
+        return await paginate(info.context.store, selection, first, after, Switch, info.context.settings.max_page_size)
+
+    @strawberry.field
+    async def site(self, info: Ctx, name: str) -> Site | None:
+        props = await _lookup(info, "Site", name)
+        return Site(props) if props else None
+
+    @strawberry.field
+    async def sites(self, info: Ctx, first: int | None = 100, after: str | None = None) -> Connection[Site]:
+        return await paginate(info.context.store, Selection("Site"), first, after, Site, info.context.settings.max_page_size)
+
+    @strawberry.field
+    async def rack(self, info: Ctx, name: str) -> Rack | None:
+        props = await _lookup(info, "Rack", name)
+        return Rack(props) if props else None
+
+    @strawberry.field
+    async def racks(
+        self, info: Ctx, first: int | None = 100, after: str | None = None, site: str | None = None
+    ) -> Connection[Rack]:
+        selection = Selection("Rack").equals("site", site)
+        return await paginate(info.context.store, selection, first, after, Rack, info.context.settings.max_page_size)
+
+    @strawberry.field(description="One GPU by uuid.")
+    async def gpu(self, info: Ctx, uuid: str) -> Gpu | None:
+        props = await _lookup(info, "GPU", uuid)
+        return Gpu(props) if props else None
