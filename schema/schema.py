@@ -25,7 +25,12 @@ class MetalgraphSchema(strawberry.Schema):
 def build_schema(max_depth: int = 12, max_aliases: int = 30) -> MetalgraphSchema:
     return MetalgraphSchema(
         query=Query,
-        extensions=[AccessPolicy, QueryDepthLimiter(max_depth=max_depth), MaxAliasesLimiter(max_alias_count=max_aliases), ErrorCodes],
+        extensions=[
+            AccessPolicy,
+            lambda: QueryDepthLimiter(max_depth=max_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+            ErrorCodes,
+        ],
     )
 
 

@@ -44,7 +44,13 @@ async def neo4j_store(neo4j_server: Neo4jServer) -> AsyncIterator[Neo4jStore]:
 
 
 @pytest.fixture
-async def embedded_store(tmp_path: Path) -> AsyncIterator[FalkorStore]:
+async def empty_neo4j_store(neo4j_store: Neo4jStore) -> Neo4jStore:
+    await neo4j_store.clear()
+    return neo4j_store
+
+
+@pytest.fixture
+async def empty_embedded_store(tmp_path: Path) -> AsyncIterator[FalkorStore]:
     store = FalkorStore(tmp_path / "data", VERTEX_LABELS)
     await store.start()
     yield store
@@ -52,11 +58,10 @@ async def embedded_store(tmp_path: Path) -> AsyncIterator[FalkorStore]:
 
 
 @pytest.fixture(params=["embedded", "neo4j"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[GraphStore]:
+def store(request: pytest.FixtureRequest) -> GraphStore:
     """An empty, started store of each kind."""
-    the_store: GraphStore = request.getfixturevalue(f"{request.param}_store")
-    await the_store.clear()
-    yield the_store
+    the_store: GraphStore = request.getfixturevalue(f"empty_{request.param}_store")
+    return the_store
 
 
 @pytest.fixture
