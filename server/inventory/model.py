@@ -15,12 +15,14 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
-MacAddress = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$", to_lower=True)]
+PortName = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
+"""Port names may hold slashes (`Ethernet1/1`, `xe-0/0/1`); switch names may not, so `switch/port` stays unambiguous."""
+MacAddress = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$", to_lower=True)]
 Gbps = Annotated[float, Field(gt=0, le=100_000)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True, validate_default=True)
 
 
 class NodeState(str, Enum):
@@ -105,7 +107,7 @@ class Gpu(Strict):
 
 class PortRef(Strict):
     switch: Name
-    port: Name
+    port: PortName
 
 
 class Nic(Strict):
@@ -154,7 +156,7 @@ class Node(Strict):
 
 
 class Port(Strict):
-    name: Name
+    name: PortName
     index: Annotated[int, Field(ge=0)]
     speed_gbps: Gbps
     mode: PortMode = PortMode.ACCESS

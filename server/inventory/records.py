@@ -48,6 +48,17 @@ EDGE_KINDS: tuple[tuple[str, str, str], ...] = (
     ("PCIE", "GPU", "NIC"),
 )
 VERTEX_LABELS: tuple[str, ...] = ("Site", "Rack", "Switch", "Port", "Node", "GPU", "NIC")
+"""Parents before children: the order in which new vertices are written."""
+
+# The edge that attaches a vertex to its owner: label -> (type, owner label, owner-key property).
+OWNER_EDGES: dict[str, tuple[str, str, str]] = {
+    "Rack": ("HAS_RACK", "Site", "site"),
+    "Switch": ("HOLDS", "Rack", "rack"),
+    "Port": ("HAS_PORT", "Switch", "switch"),
+    "Node": ("HOLDS", "Rack", "rack"),
+    "GPU": ("HAS_GPU", "Node", "node"),
+    "NIC": ("HAS_NIC", "Node", "node"),
+}
 
 
 def nic_key(node: str, nic: str) -> str:
@@ -71,8 +82,12 @@ class Records:
 
 
 def _plain(model: Any, exclude: set[str]) -> Props:
-    data = model.model_dump(exclude=exclude, exclude_none=True)
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+    """The scalar fields of a model as stored properties (models are frozen and hold plain values)."""
+    return {
+        k: list(v) if isinstance(v, tuple) else v
+        for k, v in model.__dict__.items()
+        if v is not None and k not in exclude
+    }
 
 
 def to_records(inv: Inventory) -> Records:

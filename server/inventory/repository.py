@@ -8,7 +8,7 @@ from typing import Any
 
 from ..store.base import GraphStore, Statement
 from .diff import ChangeSet
-from .records import EDGE_KINDS, VERTEX_LABELS, Props, Records
+from .records import EDGE_KINDS, OWNER_EDGES, VERTEX_LABELS, EdgeId, Props, Records
 
 BATCH = 5000
 Progress = Callable[[int, int], None]
@@ -78,13 +78,14 @@ def change_statements(changes: ChangeSet) -> list[Statement]:
     for label, keys in removed.items():
         for batch in _batches(keys):
             out.append((f"UNWIND $keys AS k MATCH (n:{label} {{key: k}}) DETACH DELETE n", {"keys": list(batch)}))
-    for label, rows in _by_label(changes.add_vertices.items()).items():
-        for batch in _batches(rows):
-            out.append((f"UNWIND $rows AS r CREATE (n:{label}) SET n = r", {"rows": list(batch)}))
+    new_edges = dict(changes.add_edges)
+    new_vertices = _by_label(changes.add_vertices.items())
+    for label in sorted(new_vertices, key=VERTEX_LABELS.index):
+        out.extend(_create_vertices(label, new_vertices[label], new_edges))
     for label, rows in _by_label((v, after) for v, (_before, after) in changes.change_vertices.items()).items():
         for batch in _batches(rows):
             out.append((f"UNWIND $rows AS r MATCH (n:{label} {{key: r.key}}) SET n = r", {"rows": list(batch)}))
-    for (type_, src, dst), rows in _by_kind(changes.add_edges.items()).items():
+    for (type_, src, dst), rows in _by_kind(new_edges.items()).items():
         for batch in _batches(rows):
             out.append((f"UNWIND $rows AS r MATCH (a:{src} {{key: r.s}}), (b:{dst} {{key: r.d}}) "
                         f"CREATE (a)-[e:{type_}]->(b) SET e = r.p", {"rows": list(batch)}))
@@ -93,6 +94,31 @@ def change_statements(changes: ChangeSet) -> list[Statement]:
         for batch in _batches(rows):
             out.append((f"UNWIND $rows AS r MATCH (a:{src} {{key: r.s}})-[e:{type_}]->(b:{dst} {{key: r.d}}) "
                         "SET e = r.p", {"rows": list(batch)}))
+    return out
+
+
+def _create_vertices(label: str, rows: list[Props], new_edges: dict[EdgeId, Props]) -> list[Statement]:
+    """CREATE statements for new vertices; a vertex whose owner edge is new too is created with it
+    in one step (and that edge taken out of `new_edges`), which halves the work of a bulk import."""
+    owned: list[Props] = []
+    alone: list[Props] = []
+    owner = OWNER_EDGES.get(label)
+    for props in rows:
+        if owner is not None:
+            type_, owner_label, owner_prop = owner
+            edge_id = (type_, (owner_label, props.get(owner_prop, "")), (label, props["key"]))
+            if edge_id in new_edges:
+                owned.append({"o": edge_id[1][1], "p": props, "e": new_edges.pop(edge_id)})
+                continue
+        alone.append(props)
+    out: list[Statement] = []
+    for batch in _batches(alone):
+        out.append((f"UNWIND $rows AS r CREATE (n:{label}) SET n = r", {"rows": list(batch)}))
+    if owner is not None:
+        type_, owner_label, _ = owner
+        for batch in _batches(owned):
+            out.append((f"UNWIND $rows AS r MATCH (o:{owner_label} {{key: r.o}}) "
+                        f"CREATE (o)-[e:{type_}]->(n:{label}) SET n = r.p, e = r.e", {"rows": list(batch)}))
     return out
 
 

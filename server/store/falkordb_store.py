@@ -24,6 +24,7 @@ from .base import (
     StoreUnavailable,
 )
 from .embedded_process import EmbeddedFalkorProcess
+from .falkordb_params import params_header
 
 GRAPH_NAME = "metalgraph"
 
@@ -36,10 +37,13 @@ class FalkorStore(GraphStore):
         self.process = EmbeddedFalkorProcess(data_dir)
         self._keyed_labels = tuple(keyed_labels)
         self._db: FalkorDB | None = None
+        self._graph_handle: Any = None
 
     async def start(self) -> None:
         self.process.start()
         self._db = FalkorDB(unix_socket_path=str(self.process.socket_path))
+        self._graph_handle = self._db.select_graph(GRAPH_NAME)
+        self._graph_handle._build_params_header = params_header  # the client's own encoder is the bulk-import bottleneck
         try:
             await self.ping()
             await self._ensure_schema()
@@ -63,14 +67,14 @@ class FalkorStore(GraphStore):
     async def close(self) -> None:
         if self._db is not None:
             await self._db.aclose()
-            self._db = None
+            self._db = self._graph_handle = None
         self.process.stop()
 
     @property
     def _graph(self) -> Any:
-        if self._db is None:
+        if self._graph_handle is None:
             raise StoreUnavailable("the embedded store is not running")
-        return self._db.select_graph(GRAPH_NAME)
+        return self._graph_handle
 
     async def ping(self) -> None:
         if self._db is None or not self.process.running:
@@ -96,11 +100,11 @@ class FalkorStore(GraphStore):
         return [dict(zip(columns, row, strict=True)) for row in result.result_set]
 
     async def _write_atomically(self, statements: Sequence[Statement]) -> None:
-        graph = self._graph
-        assert self._db is not None
+        if self._db is None:
+            raise StoreUnavailable("the embedded store is not running")
         pipe = self._db.connection.pipeline(transaction=True)
         for query, params in statements:
-            pipe.execute_command("GRAPH.QUERY", GRAPH_NAME, graph._build_params_header(params) + query, "--compact")
+            pipe.execute_command("GRAPH.QUERY", GRAPH_NAME, params_header(params) + query, "--compact")
         try:
             replies = await pipe.execute(raise_on_error=True)
         except Exception as e:
