@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from graphql import GraphQLError
@@ -16,7 +16,7 @@ from metalgraph.server.store.base import ConstraintViolation, StoreUnavailable
 log = logging.getLogger("metalgraph.api")
 
 
-class Code(str, Enum):
+class Code(StrEnum):
     NOT_FOUND = "NOT_FOUND"
     ALREADY_EXISTS = "ALREADY_EXISTS"
     IN_USE = "IN_USE"
@@ -55,6 +55,8 @@ def _classify(error: GraphQLError) -> tuple[Code, str, dict[str, Any]]:
         return Code.UNAVAILABLE, "the store is unavailable; try again later", {}
     if isinstance(original, ConstraintViolation):
         return Code.ALREADY_EXISTS, "an object with that name already exists", {}
+    if isinstance(original, GraphQLError):  # a variable that does not coerce: graphql-core wraps its own error
+        return Code.INVALID_INPUT, error.message, {}
     if original is None:
         code = (error.extensions or {}).get("code")
         if code:

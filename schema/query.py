@@ -9,7 +9,7 @@ from metalgraph.server.topology.node_filter import node_selection
 from metalgraph.server.topology.pages import Selection
 
 from .connection import Connection, paginate
-from .types import Ctx, Gpu, Health, NodeState, Node, Rack, Site, Switch, SwitchRole, _value
+from .types import Ctx, Gpu, Health, Node, NodeState, Rack, Site, Switch, SwitchRole, _value
 
 
 @strawberry.input(description="Narrows a node listing; all given conditions must hold.")
@@ -77,7 +77,10 @@ class InventoryQuery:
     ) -> Connection[Switch]:
         f = filter or SwitchFilter()
         selection = (
-            Selection("Switch").equals("role", _value(f.role)).equals("pod", f.pod).equals("rack", f.rack)
+            Selection("Switch")
+            .equals("role", _value(f.role))
+            .equals("pod", f.pod)
+            .equals("rack", f.rack)
             .starts_with("name", f.name_prefix)
         )
         return await paginate(info.context.store, selection, first, after, Switch, info.context.settings.max_page_size)
@@ -89,7 +92,9 @@ class InventoryQuery:
 
     @strawberry.field
     async def sites(self, info: Ctx, first: int | None = 100, after: str | None = None) -> Connection[Site]:
-        return await paginate(info.context.store, Selection("Site"), first, after, Site, info.context.settings.max_page_size)
+        return await paginate(
+            info.context.store, Selection("Site"), first, after, Site, info.context.settings.max_page_size
+        )
 
     @strawberry.field
     async def rack(self, info: Ctx, name: str) -> Rack | None:

@@ -9,11 +9,18 @@ from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
 from .access import AccessPolicy
 from .errors import ErrorCodes
+from .mutation import InventoryMutation
 from .query import InventoryQuery
+from .topology_query import TopologyQuery
 
 
 @strawberry.type
-class Query(InventoryQuery):
+class Query(InventoryQuery, TopologyQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(InventoryMutation):
     pass
 
 
@@ -25,6 +32,7 @@ class MetalgraphSchema(strawberry.Schema):
 def build_schema(max_depth: int = 12, max_aliases: int = 30) -> MetalgraphSchema:
     return MetalgraphSchema(
         query=Query,
+        mutation=Mutation,
         extensions=[
             AccessPolicy,
             lambda: QueryDepthLimiter(max_depth=max_depth),

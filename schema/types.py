@@ -378,4 +378,3 @@ class Link:
     a: Port
     b: Port
     speed_gbps: float
-

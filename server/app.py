@@ -59,7 +59,9 @@ class GraphQLView(GraphQL[Context, None]):
 
 
 def _graphql_error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status)
+    return JSONResponse(
+        {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status
+    )
 
 
 class RequestLimits:
@@ -153,4 +155,3 @@ def create_app(settings: Settings, store: GraphStore | None = None, seed: Seeder
     app.state.store = the_store
     app.state.metrics = metrics
     return app
-

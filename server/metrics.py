@@ -16,9 +16,7 @@ class _StoreCollector(Collector):
         self.store = store
 
     def collect(self) -> Iterator[Metric]:
-        family = CounterMetricFamily(
-            "metalgraph_store_round_trips", "Store round trips since start", labels=["store"]
-        )
+        family = CounterMetricFamily("metalgraph_store_round_trips", "Store round trips since start", labels=["store"])
         family.add_metric([self.store.kind], self.store.round_trips_total)
         yield family
 

@@ -78,5 +78,8 @@ async def api(store: GraphStore, tmp_path: Path) -> AsyncIterator[httpx.AsyncCli
     """An HTTP client of the app on `store`, calling from 127.0.0.1 without a token."""
     app = create_app(make_settings(tmp_path), store=store)
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://test") as client,
+    ):
         yield client

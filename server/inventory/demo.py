@@ -109,8 +109,17 @@ A100_NODES = (
     NodeModel("Supermicro", "AS-4124GO-NART", "AMD EPYC 7763", 128, "A100-SXM4-80GB", 80, "SM"),
 )
 GB200_NODES = (
-    NodeModel("NVIDIA", "GB200 NVL72 compute tray", "NVIDIA Grace", 144, "GB200-186GB", 186, "NV",
-              memory_gb=960, storage_gb=15_360),
+    NodeModel(
+        "NVIDIA",
+        "GB200 NVL72 compute tray",
+        "NVIDIA Grace",
+        144,
+        "GB200-186GB",
+        186,
+        "NV",
+        memory_gb=960,
+        storage_gb=15_360,
+    ),
 )
 
 MAIN_SITE = Site(name="moc-mghpcc", region="us-east", country="US", jurisdiction="US", certifications=("HIPAA",))
@@ -476,10 +485,14 @@ class _Builder:
         up = p.nodes_per_su + 1  # first uplink port of leaves and fe switches
         per_spine = p.leaf_uplinks // spines
         first_leaf = (su % p.sus_per_pod) * p.gpus_per_node
-        leaf_ports = _ports(p.leaf.ports, p.backend_gbps, (
-            (1, p.nodes_per_su, p.backend_gbps, "access", n),
-            (up, p.leaf_uplinks, p.backend_gbps, "trunk", p.leaf_uplinks),
-        ))
+        leaf_ports = _ports(
+            p.leaf.ports,
+            p.backend_gbps,
+            (
+                (1, p.nodes_per_su, p.backend_gbps, "access", n),
+                (up, p.leaf_uplinks, p.backend_gbps, "trunk", p.leaf_uplinks),
+            ),
+        )
         leaf_names, spine_names = _port_names(p.leaf.ports), _port_names(p.spine.ports)
         for r, leaf in enumerate(leaves):
             self.switch(leaf, places[r], "leaf", p.leaf, names.pod(pod), leaf_ports)
@@ -487,18 +500,27 @@ class _Builder:
             for j in range(spines):
                 spine = names.spine(pod, j)
                 for x in range(per_spine):
-                    self.links.append(_link(leaf, leaf_names[up + j * per_spine + x],
-                                            spine, spine_names[down + x], p.backend_gbps))
+                    self.links.append(
+                        _link(leaf, leaf_names[up + j * per_spine + x], spine, spine_names[down + x], p.backend_gbps)
+                    )
 
         mgmt = 2 if names.sus > 1 else 0  # uplinks to the two fe-core / oob-core switches
-        fe_ports = _ports(p.frontend.ports, p.frontend_gbps, (
-            (1, p.nodes_per_su, p.frontend_gbps, "access", n),
-            (up, 2, p.mgmt_uplink_gbps, "trunk", mgmt),
-        ))
-        oob_ports = _ports(p.oob.ports, p.mgmt_uplink_gbps, (
-            (1, p.oob_access_ports, p.bmc_gbps, "access", n),
-            (p.oob_access_ports + 1, p.oob.ports - p.oob_access_ports, p.mgmt_uplink_gbps, "trunk", mgmt),
-        ))
+        fe_ports = _ports(
+            p.frontend.ports,
+            p.frontend_gbps,
+            (
+                (1, p.nodes_per_su, p.frontend_gbps, "access", n),
+                (up, 2, p.mgmt_uplink_gbps, "trunk", mgmt),
+            ),
+        )
+        oob_ports = _ports(
+            p.oob.ports,
+            p.mgmt_uplink_gbps,
+            (
+                (1, p.oob_access_ports, p.bmc_gbps, "access", n),
+                (p.oob_access_ports + 1, p.oob.ports - p.oob_access_ports, p.mgmt_uplink_gbps, "trunk", mgmt),
+            ),
+        )
         self.switch(fe, places[-2], "leaf", p.frontend, "", fe_ports)
         self.switch(oob, places[-1], "oob", p.oob, "", oob_ports)
 
@@ -508,41 +530,93 @@ class _Builder:
         domain = rack if p.nvlink_per_rack else name
         port = f"swp{k + 1}"
         gpus = [
-            {"index": g, "uuid": self.gpu_uuid(), "model": m.gpu_model, "memory_gb": m.gpu_memory_gb,
-             "nvlink_domain": domain}
+            {
+                "index": g,
+                "uuid": self.gpu_uuid(),
+                "model": m.gpu_model,
+                "memory_gb": m.gpu_memory_gb,
+                "nvlink_domain": domain,
+            }
             for g in range(p.gpus_per_node)
         ]
         nics = [
-            {"name": f"rail{r}", "mac": self.mac(), "speed_gbps": p.backend_gbps, "role": "backend", "rail": r,
-             "port": {"switch": leaf, "port": port}}
+            {
+                "name": f"rail{r}",
+                "mac": self.mac(),
+                "speed_gbps": p.backend_gbps,
+                "role": "backend",
+                "rail": r,
+                "port": {"switch": leaf, "port": port},
+            }
             for r, leaf in enumerate(leaves)
         ]
-        nics.append({"name": "fe0", "mac": self.mac(), "speed_gbps": p.frontend_gbps, "role": "frontend",
-                     "port": {"switch": fe, "port": port}})
-        nics.append({"name": "bmc0", "mac": self.mac(), "speed_gbps": p.bmc_gbps, "role": "bmc",
-                     "port": {"switch": oob, "port": port}})
+        nics.append(
+            {
+                "name": "fe0",
+                "mac": self.mac(),
+                "speed_gbps": p.frontend_gbps,
+                "role": "frontend",
+                "port": {"switch": fe, "port": port},
+            }
+        )
+        nics.append(
+            {
+                "name": "bmc0",
+                "mac": self.mac(),
+                "speed_gbps": p.bmc_gbps,
+                "role": "bmc",
+                "port": {"switch": oob, "port": port},
+            }
+        )
         roll = self.rng.random()
         maintenance = roll < p.maintenance_fraction
         warning = not maintenance and roll < p.maintenance_fraction + p.warning_fraction
         nvlinks, pcie = _node_tables(p.gpus_per_node)
-        self.nodes.append(Node.model_validate({
-            "name": name, "rack": rack, "u": u, "serial": self.serial(m), "vendor": m.vendor, "model": m.model,
-            "cpu_model": m.cpu_model, "cpu_cores": m.cpu_cores, "memory_gb": m.memory_gb, "storage_gb": m.storage_gb,
-            "state": "maintenance" if maintenance else "available", "power_state": "off",
-            "health": "warning" if warning else "ok",
-            "bmc": {"driver": "sim", "address": f"sim://bmc/{name}"},
-            "gpus": gpus, "nics": nics, "nvlinks": nvlinks, "pcie": pcie,
-        }))
+        self.nodes.append(
+            Node.model_validate(
+                {
+                    "name": name,
+                    "rack": rack,
+                    "u": u,
+                    "serial": self.serial(m),
+                    "vendor": m.vendor,
+                    "model": m.model,
+                    "cpu_model": m.cpu_model,
+                    "cpu_cores": m.cpu_cores,
+                    "memory_gb": m.memory_gb,
+                    "storage_gb": m.storage_gb,
+                    "state": "maintenance" if maintenance else "available",
+                    "power_state": "off",
+                    "health": "warning" if warning else "ok",
+                    "bmc": {"driver": "sim", "address": f"sim://bmc/{name}"},
+                    "gpus": gpus,
+                    "nics": nics,
+                    "nvlinks": nvlinks,
+                    "pcie": pcie,
+                }
+            )
+        )
 
-    def switch(self, name: str, place: tuple[str, int], role: str, model: SwitchModel, pod: str,
-               ports: tuple[Port, ...]) -> None:
-        self.switches.append(Switch(
-            name=name, rack=place[0], u=place[1], role=SwitchRole(role), model=model.name,
-            mgmt_address=f"sim://switch/{name}", driver="sim", pod=pod, ports=ports,
-        ))
+    def switch(
+        self, name: str, place: tuple[str, int], role: str, model: SwitchModel, pod: str, ports: tuple[Port, ...]
+    ) -> None:
+        self.switches.append(
+            Switch(
+                name=name,
+                rack=place[0],
+                u=place[1],
+                role=SwitchRole(role),
+                model=model.name,
+                mgmt_address=f"sim://switch/{name}",
+                driver="sim",
+                pod=pod,
+                ports=ports,
+            )
+        )
 
-    def spines(self, racks: _Racks, names: _SiteNames, pod: int, sus: int, spines: int,
-               per_plane: int, per_core: int) -> None:
+    def spines(
+        self, racks: _Racks, names: _SiteNames, pod: int, sus: int, spines: int, per_plane: int, per_core: int
+    ) -> None:
         """A pod's spines, in a rack at the end of the pod's row, and their links to the core.
 
         Spine j is in core plane j; it links to each of the plane's `per_plane` cores
@@ -550,10 +624,14 @@ class _Builder:
         p = self.p
         down = p.spine_downlinks
         used_down = sus * p.gpus_per_node * (p.leaf_uplinks // spines)
-        ports = _ports(p.spine.ports, p.backend_gbps, (
-            (1, down, p.backend_gbps, "trunk", used_down),
-            (down + 1, p.spine_uplinks, p.backend_gbps, "trunk", p.spine_uplinks if per_plane else 0),
-        ))
+        ports = _ports(
+            p.spine.ports,
+            p.backend_gbps,
+            (
+                (1, down, p.backend_gbps, "trunk", used_down),
+                (down + 1, p.spine_uplinks, p.backend_gbps, "trunk", p.spine_uplinks if per_plane else 0),
+            ),
+        )
         spine_names = _port_names(p.spine.ports)
         core_names = _port_names(_chassis_ports(p.core, names.pods * per_core) if per_core else 0)
         for j, place in enumerate(racks.place([p.spine.height_u] * spines)):
@@ -562,8 +640,15 @@ class _Builder:
             for c in range(per_plane):
                 core = names.core(j * per_plane + c)
                 for x in range(per_core):
-                    self.links.append(_link(spine, spine_names[down + 1 + c * per_core + x],
-                                            core, core_names[1 + pod * per_core + x], p.backend_gbps))
+                    self.links.append(
+                        _link(
+                            spine,
+                            spine_names[down + 1 + c * per_core + x],
+                            core,
+                            core_names[1 + pod * per_core + x],
+                            p.backend_gbps,
+                        )
+                    )
 
     def cores(self, racks: _Racks, names: _SiteNames, count: int, used: int) -> None:
         p = self.p
@@ -588,5 +673,6 @@ class _Builder:
                 core = f"{names.prefix}{kind}-core-{m:02d}"
                 self.switch(core, next(places), role, p.mgmt_core, "", ports)
                 for su in range(names.sus):
-                    self.links.append(_link(device(su), device_ports[first_up + m],
-                                            core, core_names[su + 1], p.mgmt_uplink_gbps))
+                    self.links.append(
+                        _link(device(su), device_ports[first_up + m], core, core_names[su + 1], p.mgmt_uplink_gbps)
+                    )

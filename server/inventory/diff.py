@@ -24,8 +24,12 @@ class ChangeSet:
     @property
     def size(self) -> int:
         return (
-            len(self.add_vertices) + len(self.change_vertices) + len(self.remove_vertices)
-            + len(self.add_edges) + len(self.change_edges) + len(self.remove_edges)
+            len(self.add_vertices)
+            + len(self.change_vertices)
+            + len(self.remove_vertices)
+            + len(self.add_edges)
+            + len(self.change_edges)
+            + len(self.remove_edges)
         )
 
     def summary(self) -> dict[str, dict[str, int]]:
@@ -52,13 +56,15 @@ class ChangeSet:
     def lines(self, limit: int = 200) -> list[str]:
         """A readable diff: `+ Node gpu-0001`, `~ Port leaf-1/swp3: oper_status 'up' -> 'down'`, `- ...`."""
         out: list[str] = []
-        for (label, key) in sorted(self.add_vertices):
+        for label, key in sorted(self.add_vertices):
             out.append(f"+ {label} {key}")
         for (label, key), (before, after) in sorted(self.change_vertices.items()):
             fields = sorted(set(before) | set(after))
-            delta = ", ".join(f"{f} {before.get(f)!r} -> {after.get(f)!r}" for f in fields if before.get(f) != after.get(f))
+            delta = ", ".join(
+                f"{f} {before.get(f)!r} -> {after.get(f)!r}" for f in fields if before.get(f) != after.get(f)
+            )
             out.append(f"~ {label} {key}: {delta}")
-        for (label, key) in sorted(self.remove_vertices):
+        for label, key in sorted(self.remove_vertices):
             out.append(f"- {label} {key}")
         for edge in sorted(self.add_edges):
             out.append(f"+ {_edge_text(edge)}")
@@ -99,7 +105,6 @@ def diff(current: Records, desired: Records, *, remove_missing: bool = True) -> 
         removed = set(changes.remove_vertices)
         # Edges of removed vertices go with them (DETACH DELETE); list only the others.
         changes.remove_edges = [
-            eid for eid in current.edges
-            if eid not in desired.edges and eid[1] not in removed and eid[2] not in removed
+            eid for eid in current.edges if eid not in desired.edges and eid[1] not in removed and eid[2] not in removed
         ]
     return changes

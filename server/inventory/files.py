@@ -12,6 +12,10 @@ from pydantic import ValidationError
 from .model import Inventory
 from .references import InvalidInventory, InventoryProblem, validate_references
 
+# libyaml's safe loader and dumper when PyYAML was built with it (about ten times faster).
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
 
 def field_path(loc: tuple[int | str, ...]) -> str:
     """pydantic's location tuple as a path: ('nodes', 12, 'gpus', 3, 'model') -> 'nodes[12].gpus[3].model'."""
@@ -38,9 +42,11 @@ def parse_inventory(data: Any) -> Inventory:
 def load_inventory(path: Path) -> Inventory:
     text = path.read_text()
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_Loader)
     except (json.JSONDecodeError, yaml.YAMLError) as e:
-        raise InvalidInventory([InventoryProblem("(document)", f"not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {e}")]) from None
+        raise InvalidInventory(
+            [InventoryProblem("(document)", f"not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {e}")]
+        ) from None
     return parse_inventory(data if data is not None else {})
 
 
@@ -52,7 +58,7 @@ def dump_inventory(inventory: Inventory, fmt: str = "yaml") -> str:
     document = inventory_document(inventory)
     if fmt == "json":
         return json.dumps(document, indent=1)
-    return yaml.safe_dump(document, sort_keys=False, width=120)
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=120)
 
 
 def inventory_json_schema() -> dict[str, Any]:

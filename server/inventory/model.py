@@ -9,7 +9,7 @@ checked by `validate_references` after parsing.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -25,7 +25,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True, validate_default=True)
 
 
-class NodeState(str, Enum):
+class NodeState(StrEnum):
     AVAILABLE = "available"
     ALLOCATED = "allocated"
     MAINTENANCE = "maintenance"
@@ -33,40 +33,40 @@ class NodeState(str, Enum):
     FAILED = "failed"
 
 
-class PowerState(str, Enum):
+class PowerState(StrEnum):
     ON = "on"
     OFF = "off"
     UNKNOWN = "unknown"
 
 
-class Health(str, Enum):
+class Health(StrEnum):
     OK = "ok"
     WARNING = "warning"
     CRITICAL = "critical"
     UNKNOWN = "unknown"
 
 
-class NicRole(str, Enum):
+class NicRole(StrEnum):
     BACKEND = "backend"
     FRONTEND = "frontend"
     STORAGE = "storage"
     BMC = "bmc"
 
 
-class SwitchRole(str, Enum):
+class SwitchRole(StrEnum):
     LEAF = "leaf"
     SPINE = "spine"
     CORE = "core"
     OOB = "oob"
 
 
-class PortMode(str, Enum):
+class PortMode(StrEnum):
     ACCESS = "access"
     TRUNK = "trunk"
     ROUTED = "routed"
 
 
-class PciePath(str, Enum):
+class PciePath(StrEnum):
     """nvidia-smi topo classes, nearest first."""
 
     PIX = "PIX"

@@ -151,13 +151,12 @@ def from_records(rec: Records) -> Inventory:
         by_label[label][key] = props
     out: dict[tuple[str, str], dict[str, Props]] = defaultdict(dict)  # (type, src label) -> src key -> ...
     children: dict[tuple[str, str], list[str]] = defaultdict(list)  # (type, parent key) -> child keys
-    edge_props: dict[tuple[str, str, str], Props] = {}
+    rack_u: dict[VertexId, int | None] = {}  # (label, name) of a node or switch -> its rack unit
     for (type_, (src_label, src), (dst_label, dst)), props in rec.edges.items():
         children[(type_, src)].append(dst)
-        edge_props[(type_, src, dst)] = props
         out[(type_, src_label)].setdefault(src, {})[dst] = props
-
-    rack_u = {dst: props.get("u") for (t, _src, dst), props in edge_props.items() if t == "HOLDS"}
+        if type_ == "HOLDS":
+            rack_u[(dst_label, dst)] = props.get("u")
     sites = [Site(**_fields(p)) for _k, p in sorted(by_label["Site"].items())]
     racks = [Rack(**_fields(p)) for _k, p in sorted(by_label["Rack"].items())]
 
@@ -167,7 +166,7 @@ def from_records(rec: Records) -> Inventory:
             (Port(**_fields(by_label["Port"][pk], "switch")) for pk in children[("HAS_PORT", name)]),
             key=lambda p: (p.index, p.name),
         )
-        switches.append(Switch(**_fields(props), u=rack_u.get(name), ports=tuple(ports)))
+        switches.append(Switch(**_fields(props), u=rack_u.get(("Switch", name)), ports=tuple(ports)))
 
     def port_ref(pk: str) -> PortRef:
         port = by_label["Port"][pk]
@@ -205,7 +204,7 @@ def from_records(rec: Records) -> Inventory:
         nodes.append(
             Node(
                 **_fields(props, "bmc_driver", "bmc_address"),
-                u=rack_u.get(name),
+                u=rack_u.get(("Node", name)),
                 bmc=bmc,
                 gpus=tuple(gpus),
                 nics=tuple(nics),
@@ -222,4 +221,6 @@ def from_records(rec: Records) -> Inventory:
         ),
         key=lambda link: (link.a.switch, link.a.port),
     )
-    return Inventory(sites=tuple(sites), racks=tuple(racks), switches=tuple(switches), nodes=tuple(nodes), links=tuple(links))
+    return Inventory(
+        sites=tuple(sites), racks=tuple(racks), switches=tuple(switches), nodes=tuple(nodes), links=tuple(links)
+    )

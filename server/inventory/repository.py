@@ -35,11 +35,21 @@ async def load_records(store: GraphStore, scope: dict[str, Sequence[str]] | None
         else:
             queries = []
             if scope.get(src):
-                queries.append((f"UNWIND $keys AS k MATCH (a:{src} {{key: k}})-[r:{type_}]->(b:{dst}) "
-                                "RETURN a.key AS s, b.key AS d, r{.*} AS p", {"keys": list(scope[src])}))
+                queries.append(
+                    (
+                        f"UNWIND $keys AS k MATCH (a:{src} {{key: k}})-[r:{type_}]->(b:{dst}) "
+                        "RETURN a.key AS s, b.key AS d, r{.*} AS p",
+                        {"keys": list(scope[src])},
+                    )
+                )
             if scope.get(dst):
-                queries.append((f"UNWIND $keys AS k MATCH (a:{src})-[r:{type_}]->(b:{dst} {{key: k}}) "
-                                "RETURN a.key AS s, b.key AS d, r{.*} AS p", {"keys": list(scope[dst])}))
+                queries.append(
+                    (
+                        f"UNWIND $keys AS k MATCH (a:{src})-[r:{type_}]->(b:{dst} {{key: k}}) "
+                        "RETURN a.key AS s, b.key AS d, r{.*} AS p",
+                        {"keys": list(scope[dst])},
+                    )
+                )
         for query, params in queries:
             for row in await store.read(query, params):
                 rec.edges[(type_, (src, row["s"]), (dst, row["d"]))] = dict(row["p"])
@@ -58,7 +68,9 @@ def _by_label(vertices: Iterable[tuple[tuple[str, str], Props]]) -> dict[str, li
     return grouped
 
 
-def _by_kind(edges: Iterable[tuple[tuple[str, tuple[str, str], tuple[str, str]], Props]]) -> dict[tuple[str, str, str], list[Props]]:
+def _by_kind(
+    edges: Iterable[tuple[tuple[str, tuple[str, str], tuple[str, str]], Props]],
+) -> dict[tuple[str, str, str], list[Props]]:
     grouped: dict[tuple[str, str, str], list[Props]] = defaultdict(list)
     for (type_, (src_label, src), (dst_label, dst)), props in edges:
         grouped[(type_, src_label, dst_label)].append({"s": src, "d": dst, "p": props})
@@ -70,8 +82,12 @@ def change_statements(changes: ChangeSet) -> list[Statement]:
     out: list[Statement] = []
     for (type_, src, dst), rows in _by_kind((e, {}) for e in changes.remove_edges).items():
         for batch in _batches(rows):
-            out.append((f"UNWIND $rows AS r MATCH (a:{src} {{key: r.s}})-[e:{type_}]->(b:{dst} {{key: r.d}}) DELETE e",
-                        {"rows": list(batch)}))
+            out.append(
+                (
+                    f"UNWIND $rows AS r MATCH (a:{src} {{key: r.s}})-[e:{type_}]->(b:{dst} {{key: r.d}}) DELETE e",
+                    {"rows": list(batch)},
+                )
+            )
     removed: dict[str, list[str]] = defaultdict(list)
     for label, key in changes.remove_vertices:
         removed[label].append(key)
@@ -87,13 +103,22 @@ def change_statements(changes: ChangeSet) -> list[Statement]:
             out.append((f"UNWIND $rows AS r MATCH (n:{label} {{key: r.key}}) SET n = r", {"rows": list(batch)}))
     for (type_, src, dst), rows in _by_kind(new_edges.items()).items():
         for batch in _batches(rows):
-            out.append((f"UNWIND $rows AS r MATCH (a:{src} {{key: r.s}}), (b:{dst} {{key: r.d}}) "
-                        f"CREATE (a)-[e:{type_}]->(b) SET e = r.p", {"rows": list(batch)}))
+            out.append(
+                (
+                    f"UNWIND $rows AS r MATCH (a:{src} {{key: r.s}}), (b:{dst} {{key: r.d}}) "
+                    f"CREATE (a)-[e:{type_}]->(b) SET e = r.p",
+                    {"rows": list(batch)},
+                )
+            )
     changed_edges = ((e, after) for e, (_before, after) in changes.change_edges.items())
     for (type_, src, dst), rows in _by_kind(changed_edges).items():
         for batch in _batches(rows):
-            out.append((f"UNWIND $rows AS r MATCH (a:{src} {{key: r.s}})-[e:{type_}]->(b:{dst} {{key: r.d}}) "
-                        "SET e = r.p", {"rows": list(batch)}))
+            out.append(
+                (
+                    f"UNWIND $rows AS r MATCH (a:{src} {{key: r.s}})-[e:{type_}]->(b:{dst} {{key: r.d}}) SET e = r.p",
+                    {"rows": list(batch)},
+                )
+            )
     return out
 
 
@@ -117,8 +142,13 @@ def _create_vertices(label: str, rows: list[Props], new_edges: dict[EdgeId, Prop
     if owner is not None:
         type_, owner_label, _ = owner
         for batch in _batches(owned):
-            out.append((f"UNWIND $rows AS r MATCH (o:{owner_label} {{key: r.o}}) "
-                        f"CREATE (o)-[e:{type_}]->(n:{label}) SET n = r.p, e = r.e", {"rows": list(batch)}))
+            out.append(
+                (
+                    f"UNWIND $rows AS r MATCH (o:{owner_label} {{key: r.o}}) "
+                    f"CREATE (o)-[e:{type_}]->(n:{label}) SET n = r.p, e = r.e",
+                    {"rows": list(batch)},
+                )
+            )
     return out
 
 

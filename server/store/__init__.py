@@ -7,7 +7,15 @@ from collections.abc import Sequence
 from ..settings import Settings
 from .base import GraphStore, StoreError, StoreLocked, StoreQueryError, StoreUnavailable, count_round_trips
 
-__all__ = ["GraphStore", "StoreError", "StoreLocked", "StoreQueryError", "StoreUnavailable", "count_round_trips", "open_store"]
+__all__ = [
+    "GraphStore",
+    "StoreError",
+    "StoreLocked",
+    "StoreQueryError",
+    "StoreUnavailable",
+    "count_round_trips",
+    "open_store",
+]
 
 
 def open_store(settings: Settings, keyed_labels: Sequence[str]) -> GraphStore:

@@ -1,8 +1,8 @@
 """The embedded store: FalkorDB in a child process, reached over a unix socket with its asyncio client.
 
-FalkorDB runs each query atomically. `write_atomically` sends its statements as one MULTI/EXEC
-block, so no other client sees a state between them; FalkorDB cannot roll back a statement
-that already ran if a later one fails, so callers validate before they write.
+FalkorDB runs each query atomically, but cannot roll back a statement that already ran when a
+later one fails, so `write_atomically` is all-or-nothing only per statement here: callers
+validate everything before they write, and a change that must be atomic is one statement.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from .embedded_process import EmbeddedFalkorProcess
 from .falkordb_params import params_header
 
 GRAPH_NAME = "metalgraph"
+BULK_ROWS = 20_000
+"""A write of this many rows compacts the log afterwards (see embedded_process)."""
 
 
 class FalkorStore(GraphStore):
@@ -43,13 +45,31 @@ class FalkorStore(GraphStore):
         self.process.start()
         self._db = FalkorDB(unix_socket_path=str(self.process.socket_path))
         self._graph_handle = self._db.select_graph(GRAPH_NAME)
-        self._graph_handle._build_params_header = params_header  # the client's own encoder is the bulk-import bottleneck
+        self._graph_handle._build_params_header = (
+            params_header  # the client's own encoder is the bulk-import bottleneck
+        )
         try:
-            await self.ping()
+            await self._wait_until_loaded()
             await self._ensure_schema()
         except BaseException:
             await self.close()
             raise
+
+    async def _wait_until_loaded(self, timeout_s: float = 600.0) -> None:
+        """A large graph takes a while to load from the append-only file after a restart."""
+        assert self._db is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            try:
+                await self._db.connection.ping()
+                return
+            except redis.exceptions.BusyLoadingError:
+                if loop.time() > deadline:
+                    raise StoreUnavailable(f"embedded FalkorDB still loading after {timeout_s:.0f} s") from None
+                await asyncio.sleep(0.2)
+            except (redis.exceptions.ConnectionError, OSError) as e:
+                raise StoreUnavailable(f"embedded FalkorDB does not answer: {e}") from e
 
     async def _ensure_schema(self) -> None:
         graph = self._graph
@@ -64,8 +84,26 @@ class FalkorStore(GraphStore):
             await asyncio.sleep(0.01)
         raise StoreUnavailable("embedded FalkorDB did not finish building its unique constraints")
 
+    async def compact_log(self, timeout_s: float = 300.0) -> None:
+        """Rewrite the append-only log as a snapshot, so the next start loads instead of replaying."""
+        if self._db is None:
+            return
+        connection = self._db.connection
+        try:
+            persistence = await connection.info("persistence")
+            if not persistence.get("aof_rewrite_in_progress"):
+                await connection.execute_command("BGREWRITEAOF")
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout_s
+            while (await connection.info("persistence")).get("aof_rewrite_in_progress") and loop.time() < deadline:
+                await asyncio.sleep(0.05)
+        except redis.exceptions.RedisError:
+            pass  # compaction only speeds up the next start; the log is complete without it
+
     async def close(self) -> None:
         if self._db is not None:
+            if self.process.running:
+                await self.compact_log()
             await self._db.aclose()
             self._db = self._graph_handle = None
         self.process.stop()
@@ -100,18 +138,14 @@ class FalkorStore(GraphStore):
         return [dict(zip(columns, row, strict=True)) for row in result.result_set]
 
     async def _write_atomically(self, statements: Sequence[Statement]) -> None:
-        if self._db is None:
-            raise StoreUnavailable("the embedded store is not running")
-        pipe = self._db.connection.pipeline(transaction=True)
+        # Statement by statement: FalkorDB cannot roll back, and running GRAPH.QUERY inside
+        # MULTI/EXEC trips an assertion in redis-server (`!server.in_exec`) under large batches.
+        rows = 0
         for query, params in statements:
-            pipe.execute_command("GRAPH.QUERY", GRAPH_NAME, params_header(params) + query, "--compact")
-        try:
-            replies = await pipe.execute(raise_on_error=True)
-        except Exception as e:
-            raise _translate(e) from e
-        for reply in replies:
-            if isinstance(reply, Exception):
-                raise _translate(reply)
+            await self._run(query, params, read_only=False)
+            rows += sum(len(v) for v in params.values() if isinstance(v, list))
+        if rows >= BULK_ROWS:
+            await self.compact_log()
 
     async def clear(self) -> None:
         await self.write("MATCH (n) DETACH DELETE n")

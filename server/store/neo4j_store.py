@@ -96,7 +96,9 @@ class Neo4jStore(GraphStore):
             raise _translate(e) from e
 
     async def clear(self) -> None:
-        while (await self.write("MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS deleted"))[0]["deleted"]:
+        while (await self.write("MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS deleted"))[0][
+            "deleted"
+        ]:
             pass
 
 

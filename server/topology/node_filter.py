@@ -32,7 +32,10 @@ def node_selection(f: NodeFilter) -> Selection:
     )
     carried: list[str] = []
     if f.site is not None:
-        sel.prefix += "OPTIONAL MATCH (:Site {key: $site})-[:HAS_RACK]->(site_rack:Rack) WITH collect(site_rack.key) AS site_racks "
+        sel.prefix += (
+            "OPTIONAL MATCH (:Site {key: $site})-[:HAS_RACK]->(site_rack:Rack) "
+            "WITH collect(site_rack.key) AS site_racks "
+        )
         sel.params["site"] = f.site
         sel.where.append("n.rack IN site_racks")
         carried.append("site_racks")

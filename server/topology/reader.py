@@ -17,8 +17,23 @@ Props = dict[str, Any]
 Direction = Literal["out", "in"]
 
 _IDENT = frozenset(
-    {"Site", "Rack", "Node", "GPU", "NIC", "Switch", "Port", "HAS_RACK", "HOLDS", "HAS_GPU", "HAS_NIC",
-     "HAS_PORT", "CABLED", "NVLINK", "PCIE"}
+    {
+        "Site",
+        "Rack",
+        "Node",
+        "GPU",
+        "NIC",
+        "Switch",
+        "Port",
+        "HAS_RACK",
+        "HOLDS",
+        "HAS_GPU",
+        "HAS_NIC",
+        "HAS_PORT",
+        "CABLED",
+        "NVLINK",
+        "PCIE",
+    }
 )
 
 
@@ -40,7 +55,11 @@ class Relation:
 
     def pattern(self) -> str:
         a, t, b = _checked(self.label), _checked(self.type), _checked(self.other)
-        return f"(a:{a} {{key: k}})-[r:{t}]->(b:{b})" if self.direction == "out" else f"(a:{a} {{key: k}})<-[r:{t}]-(b:{b})"
+        return (
+            f"(a:{a} {{key: k}})-[r:{t}]->(b:{b})"
+            if self.direction == "out"
+            else f"(a:{a} {{key: k}})<-[r:{t}]-(b:{b})"
+        )
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@ from typing import Any
 import httpx
 import pytest
 
+from conftest import ADMIN_TOKEN, make_settings
 from metalgraph.schema.schema import schema
 from metalgraph.server.app import create_app
 from metalgraph.server.inventory import service
 from metalgraph.server.inventory.demo import generate_fabric
 from metalgraph.server.inventory.model import Inventory
 from metalgraph.server.store.base import GraphStore
-from conftest import ADMIN_TOKEN, make_settings
 
 NODES_CONTRACT = """
 query Nodes($first: Int, $after: String, $filter: NodeFilter) {
@@ -53,7 +53,9 @@ async def test_the_nodes_contract_shape(api: httpx.AsyncClient, store: GraphStor
     ]
 
 
-async def test_lookups_by_name_and_the_other_lists(api: httpx.AsyncClient, store: GraphStore, small_inventory: Inventory) -> None:
+async def test_lookups_by_name_and_the_other_lists(
+    api: httpx.AsyncClient, store: GraphStore, small_inventory: Inventory
+) -> None:
     await service.import_inventory(store, small_inventory)
     body = await gql(
         api,
@@ -65,7 +67,10 @@ async def test_lookups_by_name_and_the_other_lists(api: httpx.AsyncClient, store
     assert "errors" not in body
     data = body["data"]
     assert data["node"] == {
-        "name": "n1", "cpuCores": 112, "memoryGb": 2048.0, "bmc": {"driver": "sim", "address": "sim://n1"},
+        "name": "n1",
+        "cpuCores": 112,
+        "memoryGb": 2048.0,
+        "bmc": {"driver": "sim", "address": "sim://n1"},
         "rack": {"name": "r1", "site": {"name": "bu", "jurisdiction": "US"}},
     }
     assert data["missing"] is None
@@ -84,7 +89,9 @@ async def fabric(store: GraphStore) -> Inventory:
 
 
 @pytest.mark.slow
-async def test_round_trips_do_not_grow_with_the_page_size(api: httpx.AsyncClient, store: GraphStore, fabric: Inventory) -> None:
+async def test_round_trips_do_not_grow_with_the_page_size(
+    api: httpx.AsyncClient, store: GraphStore, fabric: Inventory
+) -> None:
     async def trips(first: int) -> int:
         before = store.round_trips_total
         body = await gql(api, NODES_CONTRACT, first=first)
@@ -135,16 +142,24 @@ async def test_paging_and_filters(api: httpx.AsyncClient, store: GraphStore, fab
         ("{ nodes(first: 5000) { totalCount } }", "LIMIT_EXCEEDED"),
         ("{ nodes(first: -1) { totalCount } }", "INVALID_INPUT"),
         ('{ nodes(after: "bm90LWEtY3Vyc29y") { totalCount } }', "INVALID_INPUT"),
-        ("{ nodes(first: \"ten\") { totalCount } }", "GRAPHQL_VALIDATION_FAILED"),
+        ('{ nodes(first: "ten") { totalCount } }', "GRAPHQL_VALIDATION_FAILED"),
         ("{ node(name: ", "GRAPHQL_PARSE_FAILED"),
         ("{ nodez { name } }", "GRAPHQL_VALIDATION_FAILED"),
         ("{ node { name } }", "GRAPHQL_VALIDATION_FAILED"),
         ("{ " + " ".join(f"a{i}: sites {{ totalCount }}" for i in range(40)) + " }", "GRAPHQL_VALIDATION_FAILED"),
-        ("{ node(name: \"n1\") { " + "gpus { node { " * 8 + "name" + " } }" * 8 + " } }",
-         "GRAPHQL_VALIDATION_FAILED"),
+        ('{ node(name: "n1") { ' + "gpus { node { " * 8 + "name" + " } }" * 8 + " } }", "GRAPHQL_VALIDATION_FAILED"),
     ],
-    ids=["page-too-big", "negative-page", "foreign-cursor", "wrong-type", "unparsable", "unknown-field",
-         "missing-argument", "too-many-aliases", "too-deep"],
+    ids=[
+        "page-too-big",
+        "negative-page",
+        "foreign-cursor",
+        "wrong-type",
+        "unparsable",
+        "unknown-field",
+        "missing-argument",
+        "too-many-aliases",
+        "too-deep",
+    ],
 )
 async def test_bad_requests_get_typed_errors(api: httpx.AsyncClient, query: str, code: str) -> None:
     body = await gql(api, query)
@@ -185,7 +200,7 @@ async def test_a_store_that_is_down_is_unavailable_not_a_crash(tmp_path: Path) -
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as api:
         assert (await api.get("/healthz")).json()["status"] == "ok"
         store.process.stop()  # the database dies under a running server
-        body = await gql(api, "{ sites { totalCount } node(name: \"x\") { name } }")
+        body = await gql(api, '{ sites { totalCount } node(name: "x") { name } }')
         assert set(error_codes(body)) == {"UNAVAILABLE"}
         health = await api.get("/healthz")
         assert health.status_code == 503

@@ -7,6 +7,7 @@ from collections import Counter, defaultdict, deque
 from itertools import combinations
 
 import pytest
+
 from metalgraph.server.inventory.demo import generate_fabric
 from metalgraph.server.inventory.model import Inventory
 

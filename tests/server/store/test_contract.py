@@ -13,7 +13,9 @@ async def test_write_then_read_returns_plain_values(store: GraphStore) -> None:
         {"rows": [{"key": "a", "memory_gb": 2048.0, "cpu_cores": 112, "tags": ["x", "y"], "ok": True}]},
     )
     rows = await store.read("MATCH (n:Node {key: $k}) RETURN n{.*} AS p, n.cpu_cores AS cores", {"k": "a"})
-    assert rows == [{"p": {"key": "a", "memory_gb": 2048.0, "cpu_cores": 112, "tags": ["x", "y"], "ok": True}, "cores": 112}]
+    assert rows == [
+        {"p": {"key": "a", "memory_gb": 2048.0, "cpu_cores": 112, "tags": ["x", "y"], "ok": True}, "cores": 112}
+    ]
 
 
 async def test_keys_are_unique_per_label(store: GraphStore) -> None:

@@ -1,0 +1,139 @@
+"""The Python SDK: run GraphQL documents against a metalgraph server.
+
+    client = MetalgraphClient("http://127.0.0.1:8080/graphql", token="...")
+    data = client.execute_sync("query($n: String!) { node(name: $n) { name state } }", {"n": "n1"})
+
+    async with MetalgraphClient() as client:      # one HTTP session for many requests
+        data = await client.execute("{ nodes(first: 5) { totalCount } }")
+
+Every failure is one of `metalgraph.client.errors`: `ApiError` (GraphQL errors, with the server's
+`extensions.code`), `ConnectionFailed` (server unreachable or too slow), `ProtocolError` (the URL
+answers, but not with GraphQL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import lru_cache
+from types import TracebackType
+from typing import Any
+
+from gql import Client, GraphQLRequest
+from gql.client import AsyncClientSession
+from gql.transport.aiohttp import AIOHTTPTransport
+from gql.transport.exceptions import (
+    TransportConnectionFailed,
+    TransportProtocolError,
+    TransportQueryError,
+    TransportServerError,
+)
+from graphql import DocumentNode, GraphQLError, Source, parse
+
+from . import DEFAULT_URL
+from .errors import ApiError, ConnectionFailed, ProtocolError, RequestTimeout
+
+__all__ = ["DEFAULT_URL", "MetalgraphClient"]
+
+
+@lru_cache(maxsize=256)
+def _parse(document: str) -> DocumentNode:
+    try:
+        return parse(Source(document, "GraphQL request"))
+    except GraphQLError as e:
+        error = {**e.formatted, "extensions": {"code": "GRAPHQL_PARSE_FAILED"}}
+        raise ApiError("GRAPHQL_PARSE_FAILED", e.message, errors=[error]) from None
+
+
+class MetalgraphClient:
+    """A client of one metalgraph server's GraphQL API.
+
+    Used as `async with`, it keeps one HTTP session open for all requests; otherwise each
+    `execute` opens and closes its own. `timeout` bounds each request (seconds).
+    """
+
+    def __init__(self, url: str = DEFAULT_URL, token: str | None = None, timeout: float = 30) -> None:
+        self.url = url
+        self.token = token
+        self.timeout = timeout
+        self._client: Client | None = None
+        self._session: AsyncClientSession | None = None
+
+    def __repr__(self) -> str:
+        return f"MetalgraphClient(url={self.url!r}, token={'***' if self.token else None}, timeout={self.timeout})"
+
+    def _gql_client(self) -> Client:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
+        transport = AIOHTTPTransport(url=self.url, headers=headers, timeout=self.timeout)  # type: ignore[arg-type]
+        return Client(transport=transport, execute_timeout=self.timeout)
+
+    async def connect(self) -> None:
+        """Open the HTTP session that later `execute` calls share (what `async with` does)."""
+        if self._session is None:
+            client = self._gql_client()
+            session = await client.connect_async()
+            assert isinstance(session, AsyncClientSession)
+            self._client, self._session = client, session
+
+    async def close(self) -> None:
+        client, self._client, self._session = self._client, None, None
+        if client is not None:
+            await client.close_async()
+
+    async def __aenter__(self) -> MetalgraphClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def execute(
+        self, document: str, variables: dict[str, Any] | None = None, operation_name: str | None = None
+    ) -> dict[str, Any]:
+        """Run a query or mutation; return its `data`, or raise ApiError with the server's error code."""
+        request = GraphQLRequest(_parse(document), variable_values=variables, operation_name=operation_name)
+        if self._session is not None:
+            return await self._run(self._session, request)
+        async with self._gql_client() as session:
+            assert isinstance(session, AsyncClientSession)
+            return await self._run(session, request)
+
+    def execute_sync(
+        self, document: str, variables: dict[str, Any] | None = None, operation_name: str | None = None
+    ) -> dict[str, Any]:
+        """`execute` for code without an event loop (scripts, the CLI). Uses a session of its own."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise RuntimeError("execute_sync cannot run inside an event loop; await execute() instead")
+        one_shot = MetalgraphClient(self.url, self.token, self.timeout)
+        return asyncio.run(one_shot.execute(document, variables, operation_name))
+
+    async def _run(self, session: AsyncClientSession, request: GraphQLRequest) -> dict[str, Any]:
+        try:
+            result = await session.execute(request, get_execution_result=True)
+        except TransportQueryError as e:
+            raise ApiError.from_errors(e.errors or [{"message": str(e)}], e.data) from None
+        except TransportServerError as e:
+            raise ProtocolError(f"{self.url} answered HTTP {e.code}, not a GraphQL response", e.code) from None
+        except TransportProtocolError as e:
+            raise ProtocolError(f"{self.url} did not answer with GraphQL: {_short(str(e))}") from None
+        except TransportConnectionFailed as e:
+            raise ConnectionFailed(self.url, _reason(e)) from None
+        except TimeoutError:
+            raise RequestTimeout(self.url, self.timeout) from None
+        return dict(result.data or {})
+
+
+def _reason(error: BaseException) -> str:
+    cause = error.__cause__
+    text = str(cause) if cause is not None and str(cause) else str(error)
+    return _short(text) or type(cause or error).__name__
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
