@@ -67,21 +67,14 @@ def check_page_size(first: int | None, limit: int) -> int:
     return first
 
 
-async def paginate(
-    store: GraphStore,
-    selection: Selection,
-    first: int | None,
+def connection_of(
+    rows: Sequence[Props],
+    more: bool,
     after: str | None,
     wrap: Callable[[Props], T],
-    max_page_size: int,
+    total: Callable[[], Awaitable[int]],
 ) -> Connection[T]:
-    size = check_page_size(first, max_page_size)
-    rows, more = await fetch_page(store, selection, size, decode_cursor(after) if after else None)
     edges = [Edge(node=wrap(row), cursor=encode_cursor(row["key"])) for row in rows]
-
-    async def total() -> int:
-        return await count(store, selection)
-
     return Connection(
         edges=edges,
         page_info=PageInfo(
@@ -92,6 +85,23 @@ async def paginate(
         ),
         _count=total,
     )
+
+
+async def paginate(
+    store: GraphStore,
+    selection: Selection,
+    first: int | None,
+    after: str | None,
+    wrap: Callable[[Props], T],
+    max_page_size: int,
+) -> Connection[T]:
+    size = check_page_size(first, max_page_size)
+    rows, more = await fetch_page(store, selection, size, decode_cursor(after) if after else None)
+
+    async def total() -> int:
+        return await count(store, selection)
+
+    return connection_of(rows, more, after, wrap, total)
 
 
 def sequence_connection(items: Sequence[T], keys: Sequence[str]) -> Connection[T]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import strawberry
 
+from metalgraph.server.inventory.records import nic_key, port_key
 from metalgraph.server.topology.node_filter import NodeFilter as NodeFilterSpec
 from metalgraph.server.topology.node_filter import node_selection
-from metalgraph.server.topology.pages import Selection
+from metalgraph.server.topology.pages import Selection, count_links, fetch_links_page
 
-from .connection import Connection, paginate
-from .types import Ctx, Gpu, Health, Node, NodeState, Rack, Site, Switch, SwitchRole, _value
+from .connection import Connection, check_page_size, connection_of, decode_cursor, paginate
+from .types import Ctx, Gpu, Health, Link, Nic, Node, NodeState, Port, Rack, Site, Switch, SwitchRole, _value
 
 
 @strawberry.input(description="Narrows a node listing; all given conditions must hold.")
@@ -112,3 +113,27 @@ class InventoryQuery:
     async def gpu(self, info: Ctx, uuid: str) -> Gpu | None:
         props = await _lookup(info, "GPU", uuid)
         return Gpu(props) if props else None
+
+    @strawberry.field(description="One switch port.")
+    async def port(self, info: Ctx, switch: str, name: str) -> Port | None:
+        props = await _lookup(info, "Port", port_key(switch, name))
+        return Port(props) if props else None
+
+    @strawberry.field(description="One NIC of a node.")
+    async def nic(self, info: Ctx, node: str, name: str) -> Nic | None:
+        props = await _lookup(info, "NIC", nic_key(node, name))
+        return Nic(props) if props else None
+
+    @strawberry.field(description="Cables between switch ports (the fabric), in port order.")
+    async def links(self, info: Ctx, first: int | None = 100, after: str | None = None) -> Connection[Link]:
+        store = info.context.store
+        size = check_page_size(first, info.context.settings.max_page_size)
+        rows, more = await fetch_links_page(store, size, decode_cursor(after) if after else None)
+
+        def wrap(row: dict) -> Link:
+            return Link(a=Port(row["a"]), b=Port(row["b"]), speed_gbps=float(row["speed"]))
+
+        async def total() -> int:
+            return await count_links(store)
+
+        return connection_of(rows, more, after, wrap, total)

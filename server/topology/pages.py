@@ -65,3 +65,20 @@ async def count(store: GraphStore, sel: Selection) -> int:
     match, params = sel._match()
     rows = await store.read(f"{match} RETURN count(n) AS total", params)
     return int(rows[0]["total"]) if rows else 0
+
+
+async def fetch_links_page(store: GraphStore, first: int, after: str | None) -> tuple[list[Props], bool]:
+    """Switch-to-switch cables ordered by the key of their stored source port (a port has one cable)."""
+    where = "WHERE a.key > $after " if after is not None else ""
+    rows = await store.read(
+        f"MATCH (a:Port)-[c:CABLED]->(b:Port) {where}"
+        "RETURN a{.*} AS a, b{.*} AS b, c.speed_gbps AS speed ORDER BY a.key LIMIT $limit",
+        {"after": after, "limit": first + 1},
+    )
+    items = [{"key": row["a"]["key"], "a": dict(row["a"]), "b": dict(row["b"]), "speed": row["speed"]} for row in rows]
+    return items[:first], len(items) > first
+
+
+async def count_links(store: GraphStore) -> int:
+    rows = await store.read("MATCH (:Port)-[c:CABLED]->(:Port) RETURN count(c) AS total")
+    return int(rows[0]["total"]) if rows else 0

@@ -33,12 +33,13 @@ import org.neo4j.harness.Neo4jBuilders;
 
 public class Launcher {
     public static void main(String[] args) throws Exception {
-        if (args.length < 1 || args.length > 2) {
-            System.err.println("usage: Launcher PORT [PAGECACHE_MIB]");
+        if (args.length < 1 || args.length > 3) {
+            System.err.println("usage: Launcher PORT [PAGECACHE_MIB [TX_MEMORY_MIB]]");
             System.exit(2);
         }
         int port = Integer.parseInt(args[0]);
         long pageCacheMib = args.length > 1 ? Long.parseLong(args[1]) : 512L;
+        long txMemoryMib = args.length > 2 ? Long.parseLong(args[2]) : 1024L; // 0: unbounded
 
         Neo4j neo4j = Neo4jBuilders.newInProcessBuilder()
                 .withDisabledServer() // no HTTP/HTTPS connectors: Bolt only
@@ -51,7 +52,7 @@ public class Launcher {
                 .withConfig(GraphDatabaseSettings.pagecache_memory, pageCacheMib * 1024L * 1024L)
                 .withConfig(GraphDatabaseSettings.preallocate_logical_logs, false)
                 .withConfig(GraphDatabaseSettings.preallocate_store_files, false)
-                .withConfig(GraphDatabaseSettings.memory_transaction_global_max_size, 1024L * 1024L * 1024L)
+                .withConfig(GraphDatabaseSettings.memory_transaction_global_max_size, txMemoryMib * 1024L * 1024L)
                 // Netty's default 2 s quiet period per event loop group makes close() take ~12 s.
                 .withConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, 0)
                 .withConfig(GraphDatabaseInternalSettings.netty_server_shutdown_timeout, Duration.ofSeconds(5))

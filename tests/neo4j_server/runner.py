@@ -90,8 +90,9 @@ JAVA_OPENS = [
     "--add-opens", "java.base/java.lang=ALL-UNNAMED",
     "--add-opens", "java.base/java.util=ALL-UNNAMED",
 ]  # fmt: skip
-HEAP = "3g"
-PAGE_CACHE_MIB = 512
+HEAP = os.environ.get("METALGRAPH_TEST_NEO4J_HEAP", "3g")
+PAGE_CACHE_MIB = int(os.environ.get("METALGRAPH_TEST_NEO4J_PAGECACHE_MIB", "512"))
+TX_MEMORY_MIB = int(os.environ.get("METALGRAPH_TEST_NEO4J_TX_MEMORY_MIB", "1024"))  # 0: unbounded (benchmarks)
 
 
 class Neo4jUnavailable(RuntimeError):
@@ -258,6 +259,7 @@ def _launch(port: int, timeout: float) -> Neo4jServer:
         str(LAUNCHER),
         str(port),
         str(PAGE_CACHE_MIB),
+        str(TX_MEMORY_MIB),
     ]
     begin = time.monotonic()
     with open(log_path, "wb") as log:
