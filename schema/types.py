@@ -34,7 +34,12 @@ async def _many(info: Ctx, relation: Relation, key: str) -> list[Related]:
 
 
 class Wrapped:
-    """A GraphQL object backed by stored properties."""
+    """A GraphQL object backed by the stored properties of one vertex.
+
+    Scalar fields are plain attributes set at construction, so GraphQL reads them without a
+    resolver call (a page of 100 nodes has thousands of them); only edges to other vertices
+    have resolvers, which go through the request's DataLoaders.
+    """
 
     _p: strawberry.Private[Props]
 
@@ -45,28 +50,19 @@ class Wrapped:
 
 @strawberry.type(description="A data centre site: the unit of data residency.")
 class Site(Wrapped):
+    name: str
+    region: str
+    country: str = strawberry.field(description="ISO 3166 country code.")
+    jurisdiction: str = strawberry.field(description="Legal jurisdiction for data residency, e.g. `EU`.")
+    certifications: list[str] = strawberry.field(description="Compliance certifications, e.g. `HIPAA`.")
+
     def __init__(self, props: Props) -> None:
         self._p = props
-
-    @strawberry.field
-    def name(self) -> str:
-        return self._p["name"]
-
-    @strawberry.field
-    def region(self) -> str:
-        return self._p.get("region", "")
-
-    @strawberry.field(description="ISO 3166 country code.")
-    def country(self) -> str:
-        return self._p.get("country", "")
-
-    @strawberry.field(description="Legal jurisdiction for data residency, e.g. `EU`.")
-    def jurisdiction(self) -> str:
-        return self._p.get("jurisdiction", "")
-
-    @strawberry.field(description="Compliance certifications, e.g. `HIPAA`.")
-    def certifications(self) -> list[str]:
-        return list(self._p.get("certifications", []))
+        self.name = props["name"]
+        self.region = props.get("region", "")
+        self.country = props.get("country", "")
+        self.jurisdiction = props.get("jurisdiction", "")
+        self.certifications = list(props.get("certifications", []))
 
     @strawberry.field
     async def racks(self, info: Ctx) -> list[Rack]:
@@ -75,16 +71,13 @@ class Site(Wrapped):
 
 @strawberry.type
 class Rack(Wrapped):
+    name: str
+    row: str
+
     def __init__(self, props: Props) -> None:
         self._p = props
-
-    @strawberry.field
-    def name(self) -> str:
-        return self._p["name"]
-
-    @strawberry.field
-    def row(self) -> str:
-        return self._p.get("row", "")
+        self.name = props["name"]
+        self.row = props.get("row", "")
 
     @strawberry.field
     async def site(self, info: Ctx) -> Site | None:
@@ -108,58 +101,33 @@ class Bmc:
 
 @strawberry.type(description="A bare-metal server.")
 class Node(Wrapped):
+    name: str
+    serial: str
+    vendor: str
+    model: str
+    cpu_model: str
+    cpu_cores: int = strawberry.field(description="CPU cores across all sockets.")
+    memory_gb: float
+    storage_gb: float
+    state: NodeState  # type: ignore[valid-type]
+    power_state: PowerState  # type: ignore[valid-type]
+    health: Health  # type: ignore[valid-type]
+    bmc: Bmc | None = strawberry.field(description="How the BMC is reached (driver and address; never credentials).")
+
     def __init__(self, props: Props) -> None:
         self._p = props
-
-    @strawberry.field
-    def name(self) -> str:
-        return self._p["name"]
-
-    @strawberry.field
-    def serial(self) -> str:
-        return self._p.get("serial", "")
-
-    @strawberry.field
-    def vendor(self) -> str:
-        return self._p.get("vendor", "")
-
-    @strawberry.field
-    def model(self) -> str:
-        return self._p.get("model", "")
-
-    @strawberry.field
-    def cpu_model(self) -> str:
-        return self._p.get("cpu_model", "")
-
-    @strawberry.field
-    def cpu_cores(self) -> int:
-        return int(self._p.get("cpu_cores", 0))
-
-    @strawberry.field
-    def memory_gb(self) -> float:
-        return float(self._p.get("memory_gb", 0))
-
-    @strawberry.field
-    def storage_gb(self) -> float:
-        return float(self._p.get("storage_gb", 0))
-
-    @strawberry.field
-    def state(self) -> NodeState:  # type: ignore[valid-type]
-        return model.NodeState(self._p.get("state", "available"))
-
-    @strawberry.field
-    def power_state(self) -> PowerState:  # type: ignore[valid-type]
-        return model.PowerState(self._p.get("power_state", "unknown"))
-
-    @strawberry.field
-    def health(self) -> Health:  # type: ignore[valid-type]
-        return model.Health(self._p.get("health", "unknown"))
-
-    @strawberry.field(description="How the BMC is reached (driver and address; never credentials).")
-    def bmc(self) -> Bmc | None:
-        if "bmc_driver" not in self._p:
-            return None
-        return Bmc(driver=self._p["bmc_driver"], address=self._p["bmc_address"])
+        self.name = props["name"]
+        self.serial = props.get("serial", "")
+        self.vendor = props.get("vendor", "")
+        self.model = props.get("model", "")
+        self.cpu_model = props.get("cpu_model", "")
+        self.cpu_cores = int(props.get("cpu_cores", 0))
+        self.memory_gb = float(props.get("memory_gb", 0))
+        self.storage_gb = float(props.get("storage_gb", 0))
+        self.state = model.NodeState(props.get("state", "available"))
+        self.power_state = model.PowerState(props.get("power_state", "unknown"))
+        self.health = model.Health(props.get("health", "unknown"))
+        self.bmc = Bmc(driver=props["bmc_driver"], address=props["bmc_address"]) if "bmc_driver" in props else None
 
     @strawberry.field
     async def rack(self, info: Ctx) -> Rack | None:
@@ -187,28 +155,21 @@ def _value(enum_member: Any) -> Any:
 
 @strawberry.type(description="A GPU and its place in the NVLink and PCIe topology.")
 class Gpu(Wrapped):
+    uuid: str
+    index: int
+    model: str
+    memory_gb: float
+    nvlink_domain: str = strawberry.field(
+        description="The NVLink clique this GPU belongs to (a node, or an NVL72 rack)."
+    )
+
     def __init__(self, props: Props) -> None:
         self._p = props
-
-    @strawberry.field
-    def uuid(self) -> str:
-        return self._p["uuid"]
-
-    @strawberry.field
-    def index(self) -> int:
-        return int(self._p["index"])
-
-    @strawberry.field
-    def model(self) -> str:
-        return self._p["model"]
-
-    @strawberry.field
-    def memory_gb(self) -> float:
-        return float(self._p["memory_gb"])
-
-    @strawberry.field(description="The NVLink clique this GPU belongs to (a node, or an NVL72 rack).")
-    def nvlink_domain(self) -> str:
-        return self._p.get("nvlink_domain", "")
+        self.uuid = props["uuid"]
+        self.index = int(props["index"])
+        self.model = props["model"]
+        self.memory_gb = float(props["memory_gb"])
+        self.nvlink_domain = props.get("nvlink_domain", "")
 
     @strawberry.field
     async def node(self, info: Ctx) -> Node | None:
@@ -220,14 +181,14 @@ class Gpu(Wrapped):
         out = await _many(info, Relation("GPU", "NVLINK", "GPU"), self.key)
         inn = await _many(info, Relation("GPU", "NVLINK", "GPU", "in"), self.key)
         peers = [NvLinkPeer(gpu=Gpu(r.props), links=int(r.edge.get("links", 1))) for r in out + inn]
-        return sorted(peers, key=lambda p: p.gpu.index())
+        return sorted(peers, key=lambda p: p.gpu.index)
 
     @strawberry.field(description="NICs by PCIe distance, nearest first (PIX < PXB < PHB < NODE < SYS).")
     async def nics(self, info: Ctx) -> list[PcieAffinity]:
         items = await _many(info, Relation("GPU", "PCIE", "NIC"), self.key)
         order = [p.value for p in model.PciePath]
         found = [PcieAffinity(nic=Nic(r.props), path=model.PciePath(r.edge["path"])) for r in items]
-        return sorted(found, key=lambda a: (order.index(_value(a.path)), a.nic.name()))
+        return sorted(found, key=lambda a: (order.index(_value(a.path)), a.nic.name))
 
 
 @strawberry.type
@@ -244,28 +205,19 @@ class PcieAffinity:
 
 @strawberry.type(description="A network interface of a node.")
 class Nic(Wrapped):
+    name: str
+    mac: str
+    speed_gbps: float
+    role: NicRole  # type: ignore[valid-type]
+    rail: int | None = strawberry.field(description="The rail of a backend NIC (rail-optimized fabrics).")
+
     def __init__(self, props: Props) -> None:
         self._p = props
-
-    @strawberry.field
-    def name(self) -> str:
-        return self._p["name"]
-
-    @strawberry.field
-    def mac(self) -> str:
-        return self._p["mac"]
-
-    @strawberry.field
-    def speed_gbps(self) -> float:
-        return float(self._p["speed_gbps"])
-
-    @strawberry.field
-    def role(self) -> NicRole:  # type: ignore[valid-type]
-        return model.NicRole(self._p.get("role", "backend"))
-
-    @strawberry.field(description="The rail of a backend NIC (rail-optimized fabrics).")
-    def rail(self) -> int | None:
-        return self._p.get("rail")
+        self.name = props["name"]
+        self.mac = props["mac"]
+        self.speed_gbps = float(props["speed_gbps"])
+        self.role = model.NicRole(props.get("role", "backend"))
+        self.rail = props.get("rail")
 
     @strawberry.field
     async def node(self, info: Ctx) -> Node | None:
@@ -285,32 +237,21 @@ class Nic(Wrapped):
 
 @strawberry.type(description="A switch in the backend, frontend or management network.")
 class Switch(Wrapped):
+    name: str
+    role: SwitchRole  # type: ignore[valid-type]
+    model: str
+    mgmt_address: str
+    driver: str = strawberry.field(description="Name of the driver that manages this switch.")
+    pod: str = strawberry.field(description="The spine pod (block) of a leaf or spine.")
+
     def __init__(self, props: Props) -> None:
         self._p = props
-
-    @strawberry.field
-    def name(self) -> str:
-        return self._p["name"]
-
-    @strawberry.field
-    def role(self) -> SwitchRole:  # type: ignore[valid-type]
-        return model.SwitchRole(self._p["role"])
-
-    @strawberry.field
-    def model(self) -> str:
-        return self._p.get("model", "")
-
-    @strawberry.field
-    def mgmt_address(self) -> str:
-        return self._p.get("mgmt_address", "")
-
-    @strawberry.field(description="Name of the driver that manages this switch.")
-    def driver(self) -> str:
-        return self._p.get("driver", "")
-
-    @strawberry.field(description="The spine pod (block) of a leaf or spine.")
-    def pod(self) -> str:
-        return self._p.get("pod", "")
+        self.name = props["name"]
+        self.role = model.SwitchRole(props["role"])
+        self.model = props.get("model", "")
+        self.mgmt_address = props.get("mgmt_address", "")
+        self.driver = props.get("driver", "")
+        self.pod = props.get("pod", "")
 
     @strawberry.field
     async def rack(self, info: Ctx) -> Rack | None:
@@ -324,36 +265,23 @@ class Switch(Wrapped):
 
 @strawberry.type(description="A switch port.")
 class Port(Wrapped):
+    name: str
+    index: int
+    speed_gbps: float
+    mode: PortMode  # type: ignore[valid-type]
+    access_vlan: int | None
+    allowed_vlans: list[int]
+    oper_status: str
+
     def __init__(self, props: Props) -> None:
         self._p = props
-
-    @strawberry.field
-    def name(self) -> str:
-        return self._p["name"]
-
-    @strawberry.field
-    def index(self) -> int:
-        return int(self._p["index"])
-
-    @strawberry.field
-    def speed_gbps(self) -> float:
-        return float(self._p["speed_gbps"])
-
-    @strawberry.field
-    def mode(self) -> PortMode:  # type: ignore[valid-type]
-        return model.PortMode(self._p.get("mode", "access"))
-
-    @strawberry.field
-    def access_vlan(self) -> int | None:
-        return self._p.get("access_vlan")
-
-    @strawberry.field
-    def allowed_vlans(self) -> list[int]:
-        return list(self._p.get("allowed_vlans", []))
-
-    @strawberry.field
-    def oper_status(self) -> str:
-        return self._p.get("oper_status", "unknown")
+        self.name = props["name"]
+        self.index = int(props["index"])
+        self.speed_gbps = float(props["speed_gbps"])
+        self.mode = model.PortMode(props.get("mode", "access"))
+        self.access_vlan = props.get("access_vlan")
+        self.allowed_vlans = list(props.get("allowed_vlans", []))
+        self.oper_status = props.get("oper_status", "unknown")
 
     @strawberry.field
     async def switch(self, info: Ctx) -> Switch | None:

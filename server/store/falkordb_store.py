@@ -25,6 +25,7 @@ from .base import (
 )
 from .embedded_process import EmbeddedFalkorProcess
 from .falkordb_params import params_header
+from .falkordb_results import decode
 
 GRAPH_NAME = "metalgraph"
 BULK_ROWS = 20_000
@@ -129,13 +130,18 @@ class FalkorStore(GraphStore):
         return await self._run(query, params, read_only=False)
 
     async def _run(self, query: str, params: dict[str, Any], *, read_only: bool) -> list[Row]:
-        graph = self._graph
+        if self._db is None:
+            raise StoreUnavailable("the embedded store is not running")
+        command = "GRAPH.RO_QUERY" if read_only else "GRAPH.QUERY"
         try:
-            result = await (graph.ro_query if read_only else graph.query)(query, params)
-        except Exception as e:  # the client raises plain redis errors and its own exceptions
+            reply = await self._db.connection.execute_command(
+                command, GRAPH_NAME, params_header(params) + query, "--compact"
+            )
+            return decode(reply)
+        except StoreQueryError:
+            raise
+        except Exception as e:  # redis errors, or an error carried inside the reply
             raise _translate(e) from e
-        columns = [column[1] for column in result.header]
-        return [dict(zip(columns, row, strict=True)) for row in result.result_set]
 
     async def _write_atomically(self, statements: Sequence[Statement]) -> None:
         # Statement by statement: FalkorDB cannot roll back, and running GRAPH.QUERY inside

@@ -56,7 +56,9 @@ class Selection:
 async def fetch_page(store: GraphStore, sel: Selection, first: int, after: str | None) -> tuple[list[Props], bool]:
     """Up to `first` vertices after the key `after`, and whether more follow."""
     match, params = sel._match(after)
-    rows = await store.read(f"{match} RETURN n{{.*}} AS p ORDER BY n.key LIMIT $limit", {**params, "limit": first + 1})
+    rows = await store.read(
+        f"{match} WITH n ORDER BY n.key LIMIT $limit RETURN n{{.*}} AS p", {**params, "limit": first + 1}
+    )
     items = [dict(row["p"]) for row in rows]
     return items[:first], len(items) > first
 
