@@ -155,8 +155,17 @@ def _create_vertices(label: str, rows: list[Props], new_edges: dict[EdgeId, Prop
 async def apply_changes(store: GraphStore, changes: ChangeSet, progress: Progress | None = None) -> None:
     """Write `changes` as one atomic unit (one transaction on Neo4j, one MULTI/EXEC block on FalkorDB)."""
     statements = change_statements(changes)
-    if progress is not None:
-        progress(0, changes.size)
-    await store.write_atomically(statements)
-    if progress is not None:
-        progress(changes.size, changes.size)
+    if progress is None:
+        await store.write_atomically(statements)
+        return
+    rows = [max(1, sum(len(v) for v in params.values() if isinstance(v, list))) for _query, params in statements]
+    total = sum(rows)
+    done = 0
+
+    def step_done(index: int) -> None:
+        nonlocal done
+        done += rows[index]
+        progress(min(done, total), total)  # a retried transaction reports its statements again
+
+    progress(0, total)
+    await store.write_atomically(statements, step_done)

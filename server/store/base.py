@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import contextvars
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 Row = dict[str, Any]
 Statement = tuple[str, dict[str, Any]]
+StepDone = Callable[[int], None]
+"""Told the index of each statement of an atomic write as it finishes (for progress bars)."""
 
 
 class StoreError(Exception):
@@ -38,6 +40,10 @@ class StoreQueryError(StoreError):
 
 class ConstraintViolation(StoreQueryError):
     """A write would break a uniqueness constraint."""
+
+
+def _ignore(_index: int) -> None:
+    pass
 
 
 @dataclass
@@ -83,11 +89,11 @@ class GraphStore(ABC):
         self._count_round_trip()
         return await self._write(query, params or {})
 
-    async def write_atomically(self, statements: Sequence[Statement]) -> None:
+    async def write_atomically(self, statements: Sequence[Statement], step_done: StepDone | None = None) -> None:
         """Run the statements in order as one unit: all of them or, where the store can roll back, none."""
         if statements:
             self._count_round_trip()
-            await self._write_atomically(statements)
+            await self._write_atomically(statements, step_done or _ignore)
 
     @abstractmethod
     async def start(self) -> None:
@@ -108,7 +114,7 @@ class GraphStore(ABC):
     async def _write(self, query: str, params: dict[str, Any]) -> list[Row]: ...
 
     @abstractmethod
-    async def _write_atomically(self, statements: Sequence[Statement]) -> None: ...
+    async def _write_atomically(self, statements: Sequence[Statement], step_done: StepDone) -> None: ...
 
     @abstractmethod
     async def clear(self) -> None:

@@ -20,6 +20,7 @@ from .base import (
     GraphStore,
     Row,
     Statement,
+    StepDone,
     StoreQueryError,
     StoreUnavailable,
 )
@@ -143,13 +144,14 @@ class FalkorStore(GraphStore):
         except Exception as e:  # redis errors, or an error carried inside the reply
             raise _translate(e) from e
 
-    async def _write_atomically(self, statements: Sequence[Statement]) -> None:
+    async def _write_atomically(self, statements: Sequence[Statement], step_done: StepDone) -> None:
         # Statement by statement: FalkorDB cannot roll back, and running GRAPH.QUERY inside
         # MULTI/EXEC trips an assertion in redis-server (`!server.in_exec`) under large batches.
         rows = 0
-        for query, params in statements:
+        for index, (query, params) in enumerate(statements):
             await self._run(query, params, read_only=False)
             rows += sum(len(v) for v in params.values() if isinstance(v, list))
+            step_done(index)
         if rows >= BULK_ROWS:
             await self.compact_log()
 

@@ -14,7 +14,7 @@ import neo4j
 import neo4j.exceptions
 from neo4j import AsyncGraphDatabase, AsyncManagedTransaction
 
-from .base import ConstraintViolation, GraphStore, Row, Statement, StoreQueryError, StoreUnavailable
+from .base import ConstraintViolation, GraphStore, Row, Statement, StepDone, StoreQueryError, StoreUnavailable
 
 
 class Neo4jStore(GraphStore):
@@ -37,7 +37,11 @@ class Neo4jStore(GraphStore):
         self._driver: neo4j.AsyncDriver | None = None
 
     async def start(self) -> None:
-        self._driver = AsyncGraphDatabase.driver(self._uri, auth=self._auth)
+        # Server notifications (e.g. "relationship type does not exist yet" on an empty graph) are
+        # advice for query authors; the driver would log each one as a warning at run time.
+        self._driver = AsyncGraphDatabase.driver(
+            self._uri, auth=self._auth, notifications_min_severity=neo4j.NotificationMinimumSeverity.OFF
+        )
         try:
             await self.ping()
             for label in self._keyed_labels:
@@ -83,11 +87,12 @@ class Neo4jStore(GraphStore):
             raise _translate(e) from e
         return [record.data() for record in records]
 
-    async def _write_atomically(self, statements: Sequence[Statement]) -> None:
+    async def _write_atomically(self, statements: Sequence[Statement], step_done: StepDone) -> None:
         async def work(tx: AsyncManagedTransaction) -> None:
-            for query, params in statements:
+            for index, (query, params) in enumerate(statements):
                 result = await tx.run(query, params)
                 await result.consume()
+                step_done(index)
 
         try:
             async with self.driver.session(database=self._database) as session:

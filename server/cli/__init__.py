@@ -1,0 +1,23 @@
+"""The `metalgraph` command: run the server, load and dump inventories, generate demo fabrics.
+
+`serve`, `import`, `export` and `demo --import` open the store themselves (the embedded store
+allows one owner of a data directory at a time); `query` (from metalgraph.client.cli) talks to a
+running server over GraphQL. Expected failures are one line on stderr and an exit code:
+1 store unavailable or other failure, 2 bad input (file missing or invalid), 3 the embedded
+store's data directory is in use by a running server.
+"""
+
+from __future__ import annotations
+
+from metalgraph.client.cli import register
+
+from . import inventory_commands, serve_command
+from .common import app
+
+register(app)
+inventory_commands.register(app)
+serve_command.register(app)
+
+
+def main() -> None:
+    app()

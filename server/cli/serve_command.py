@@ -1,0 +1,181 @@
+"""`serve`: run the GraphQL server on a store until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import threading
+from collections.abc import Awaitable, Iterator
+from typing import TYPE_CHECKING, Annotated, TypeVar
+
+import typer
+from rich.text import Text
+
+from metalgraph.client.cli import fail
+
+from ..inventory import service
+from ..inventory.model import Inventory
+from ..inventory.records import VERTEX_LABELS
+from ..settings import Settings
+from ..store import GraphStore, StoreError, open_store
+from .common import (
+    EXIT_FAILURE,
+    ConfigOption,
+    DataDirOption,
+    StoreOption,
+    err,
+    out,
+    progress_bar,
+    settings_from,
+    store_failure,
+)
+from .inventory_commands import generate, inventory_counts
+
+if TYPE_CHECKING:
+    import uvicorn
+
+T = TypeVar("T")
+
+
+def serve(
+    demo: Annotated[bool, typer.Option("--demo", help="Seed a demo fabric into an empty store.")] = False,
+    demo_gpus: Annotated[int, typer.Option("--demo-gpus", min=1, help="GPUs of the --demo fabric.")] = 1024,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Bind address [default: 127.0.0.1].", show_default=False)
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port", min=0, max=65535, help="Port to bind; 0 picks a free one [default: 8080].", show_default=False
+        ),
+    ] = None,
+    data_dir: DataDirOption = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Run the GraphQL server (GraphiQL at /graphql, /healthz, /metrics) until Ctrl-C."""
+    settings = settings_from(config, host=host, port=port, data_dir=data_dir, store=store)
+    sock = _listen(settings.host, settings.port)
+    the_store = open_store(settings, VERTEX_LABELS)
+    interrupted = False
+    try:
+        with asyncio.Runner() as runner:
+            try:
+                runner.run(_cancel_on_sigterm(the_store.start()))
+                if demo and runner.run(_cancel_on_sigterm(_node_count(the_store))) == 0:
+                    with _sigterm_interrupts():  # generating is CPU-bound: let a signal stop it at once
+                        inventory = generate(demo_gpus, 0, False)
+                    runner.run(_cancel_on_sigterm(_seed(the_store, inventory)))
+                server = _make_server(settings, the_store)
+                bound_host, bound_port = sock.getsockname()[:2]
+                where = "" if settings.uses_neo4j else f" ({settings.data_dir})"
+                out.print(f"metalgraph serving on {settings.store} store{where}")
+                url = f"http://{_url_host(bound_host)}:{bound_port}/graphql"
+                out.print(Text("GraphiQL: ") + Text(url, style="bold"))
+                out.print("Press Ctrl-C to stop.")
+                runner.run(server.serve(sockets=[sock]))
+            except (KeyboardInterrupt, asyncio.CancelledError):
+                interrupted = True
+            finally:
+                sock.close()
+                runner.run(the_store.close())
+    except StoreError as e:
+        store_failure(e)
+    if interrupted:
+        err.print("metalgraph stopped before it started serving")
+        raise typer.Exit(130)
+    err.print("metalgraph stopped")
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind before anything else starts, so a busy port is one clear error (and port 0 a known port)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+        sock = socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as e:
+        fail(f"cannot listen on {host}:{port}: {e.strerror or e}", EXIT_FAILURE)
+    sock.set_inheritable(True)
+    return sock
+
+
+async def _cancel_on_sigterm(work: Awaitable[T]) -> T:
+    """Run `work`; SIGTERM cancels it as Ctrl-C would (asyncio.Runner handles SIGINT itself)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread:
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await work
+    finally:
+        if in_main_thread:
+            loop.remove_signal_handler(signal.SIGTERM)
+
+
+async def _node_count(store: GraphStore) -> int:
+    rows = await store.read("MATCH (n:Node) RETURN count(n) AS c")
+    count = int(rows[0]["c"]) if rows else 0
+    if count:
+        err.print(f"store already holds {count} nodes; not seeding the demo fabric")
+    return count
+
+
+async def _seed(store: GraphStore, inventory: Inventory) -> None:
+    with progress_bar("seeding the demo fabric") as update:
+        changes = await service.import_inventory(store, inventory, progress=update)
+    err.print(f"seeded demo fabric: {inventory_counts(inventory)} ({changes.size} records)")
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Outside the event loop, SIGTERM raises KeyboardInterrupt as Ctrl-C does (so cleanup runs)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _make_server(settings: Settings, store: GraphStore) -> uvicorn.Server:
+    import uvicorn
+
+    from ..app import create_app
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, minus re-raising the stop signal after a graceful shutdown: the store
+        closes after `serve` returns, and a re-raised SIGTERM would kill the process first."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            originals = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in originals.items():
+                    signal.signal(sig, handler)
+
+    config = uvicorn.Config(
+        create_app(settings, store=store), log_level=settings.log_level.lower(), lifespan="on", server_header=False
+    )
+    return Server(config)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
