@@ -19,39 +19,30 @@ async def load_records(store: GraphStore, scope: dict[str, Sequence[str]] | None
     rec = Records()
     for label in VERTEX_LABELS:
         if scope is None:
-            rows = await store.read(f"MATCH (n:{label}) RETURN n{{.*}} AS p")
+            rows = await store.read_collected(f"MATCH (n:{label})", "n{.*}")
         elif scope.get(label):
-            rows = await store.read(
-                f"UNWIND $keys AS k MATCH (n:{label} {{key: k}}) RETURN n{{.*}} AS p", {"keys": list(scope[label])}
+            rows = await store.read_collected(
+                f"UNWIND $keys AS k MATCH (n:{label} {{key: k}})", "n{.*}", {"keys": list(scope[label])}
             )
         else:
             continue
         for row in rows:
-            rec.vertices[(label, row["p"]["key"])] = dict(row["p"])
+            rec.vertices[(label, row["key"])] = row
+    edge_row = "{s: a.key, d: b.key, p: r{.*}}"
     for type_, src, dst in EDGE_KINDS:
-        pattern = f"(a:{src})-[r:{type_}]->(b:{dst})"
+        matches: list[tuple[str, dict[str, Any]]] = []
         if scope is None:
-            queries = [(f"MATCH {pattern} RETURN a.key AS s, b.key AS d, r{{.*}} AS p", {})]
-        else:
-            queries = []
-            if scope.get(src):
-                queries.append(
-                    (
-                        f"UNWIND $keys AS k MATCH (a:{src} {{key: k}})-[r:{type_}]->(b:{dst}) "
-                        "RETURN a.key AS s, b.key AS d, r{.*} AS p",
-                        {"keys": list(scope[src])},
-                    )
-                )
-            if scope.get(dst):
-                queries.append(
-                    (
-                        f"UNWIND $keys AS k MATCH (a:{src})-[r:{type_}]->(b:{dst} {{key: k}}) "
-                        "RETURN a.key AS s, b.key AS d, r{.*} AS p",
-                        {"keys": list(scope[dst])},
-                    )
-                )
-        for query, params in queries:
-            for row in await store.read(query, params):
+            matches.append((f"MATCH (a:{src})-[r:{type_}]->(b:{dst})", {}))
+        if scope is not None and scope.get(src):
+            matches.append(
+                (f"UNWIND $keys AS k MATCH (a:{src} {{key: k}})-[r:{type_}]->(b:{dst})", {"keys": list(scope[src])})
+            )
+        if scope is not None and scope.get(dst):
+            matches.append(
+                (f"UNWIND $keys AS k MATCH (a:{src})-[r:{type_}]->(b:{dst} {{key: k}})", {"keys": list(scope[dst])})
+            )
+        for match, params in matches:
+            for row in await store.read_collected(match, edge_row, params):
                 rec.edges[(type_, (src, row["s"]), (dst, row["d"]))] = dict(row["p"])
     return rec
 

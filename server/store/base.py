@@ -85,6 +85,16 @@ class GraphStore(ABC):
         self._count_round_trip()
         return await self._read(query, params or {})
 
+    async def read_collected(self, match: str, row: str, params: dict[str, Any] | None = None) -> list[Row]:
+        """The rows of `match`, each the map expression `row`, fetched as one list in one record.
+
+        Same answer as `read(match + " RETURN " + row)`, but the store sends one record instead of
+        one per row: the async Neo4j driver pays a few socket reads per record, which made reading
+        50,000 rows take seconds. Order is kept as `match` produces it.
+        """
+        rows = await self.read(f"{match} RETURN collect({row}) AS rows", params)
+        return [dict(item) for item in rows[0]["rows"]] if rows else []
+
     async def write(self, query: str, params: dict[str, Any] | None = None) -> list[Row]:
         self._count_round_trip()
         return await self._write(query, params or {})

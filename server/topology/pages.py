@@ -56,10 +56,10 @@ class Selection:
 async def fetch_page(store: GraphStore, sel: Selection, first: int, after: str | None) -> tuple[list[Props], bool]:
     """Up to `first` vertices after the key `after`, and whether more follow."""
     match, params = sel._match(after)
-    rows = await store.read(
-        f"{match} WITH n ORDER BY n.key LIMIT $limit RETURN n{{.*}} AS p", {**params, "limit": first + 1}
+    items = await store.read_collected(
+        f"{match} WITH n ORDER BY n.key LIMIT $limit", "n{.*}", {**params, "limit": first + 1}
     )
-    items = [dict(row["p"]) for row in rows]
+    items.sort(key=lambda item: item["key"])
     return items[:first], len(items) > first
 
 

@@ -73,16 +73,15 @@ class TopologyReader:
         self.store = store
 
     async def vertices(self, label: str, keys: Sequence[str]) -> list[Props | None]:
-        rows = await self.store.read(
-            f"UNWIND $keys AS k MATCH (n:{_checked(label)} {{key: k}}) RETURN n{{.*}} AS p", {"keys": list(set(keys))}
+        rows = await self.store.read_collected(
+            f"UNWIND $keys AS k MATCH (n:{_checked(label)} {{key: k}})", "n{.*}", {"keys": list(set(keys))}
         )
-        found = {row["p"]["key"]: dict(row["p"]) for row in rows}
+        found = {row["key"]: row for row in rows}
         return [found.get(k) for k in keys]
 
     async def related(self, relation: Relation, keys: Sequence[str]) -> list[list[Related]]:
-        rows = await self.store.read(
-            f"UNWIND $keys AS k MATCH {relation.pattern()} RETURN k, b{{.*}} AS p, r{{.*}} AS e",
-            {"keys": list(set(keys))},
+        rows = await self.store.read_collected(
+            f"UNWIND $keys AS k MATCH {relation.pattern()}", "{k: k, p: b{.*}, e: r{.*}}", {"keys": list(set(keys))}
         )
         grouped: dict[str, list[Related]] = defaultdict(list)
         for row in rows:
