@@ -387,3 +387,35 @@ def test_serve_query_and_clean_stop(tmp_path: Path, stop_signal: signal.Signals)
     assert _redis_processes_using(data) == []
     # and the store is free again, with its data intact
     assert "no changes" in cli("import", SMALL, "--data-dir", data).stdout
+
+
+@pytest.mark.slow
+def test_serve_demo_answers_the_readme_query(tmp_path: Path) -> None:
+    """`metalgraph serve --demo` seeds an empty store and answers the README's example query."""
+    data = tmp_path / "d"
+    stdout, stderr = tmp_path / "serve.out", tmp_path / "serve.err"
+    with stdout.open("wb") as out, stderr.open("wb") as err:
+        server = subprocess.Popen(
+            [*_metalgraph(), "serve", "--demo", "--data-dir", str(data), "--port", "0"],
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        url = _wait_for_url(server, stdout, stderr, timeout=120)
+        readme = (Path(__file__).parents[2] / "README.md").read_text()
+        query = re.search(r"```graphql\n(.*?)```", readme, re.S)
+        assert query is not None, "the README lost its example query"
+        body = httpx.post(url, json={"query": query.group(1)}, timeout=30).json()
+        assert "errors" not in body, body
+        from metalgraph.server.inventory.demo import generate_fabric
+
+        fabric = generate_fabric(gpus=1024, seed=0)  # what `serve --demo` seeds
+        h100_nodes = sum(1 for n in fabric.nodes if sum(g.model == "H100-SXM5-80GB" for g in n.gpus) >= 8)
+        assert body["data"]["nodes"]["totalCount"] == h100_nodes
+        assert body["data"]["path"]["hopCount"] == 4  # gpu-0001 and gpu-0100: one pod, different leaves
+        assert "seeded demo fabric" in stderr.read_text()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(60)
+    assert _redis_processes_using(data) == []
