@@ -102,17 +102,3 @@ async def paginate(
         return await count(store, selection)
 
     return connection_of(rows, more, after, wrap, total)
-
-
-def sequence_connection(items: Sequence[T], keys: Sequence[str]) -> Connection[T]:
-    """A single-page connection over an in-memory list (for results computed by the server)."""
-    edges = [Edge(node=item, cursor=encode_cursor(key)) for item, key in zip(items, keys, strict=True)]
-
-    async def total() -> int:
-        return len(items)
-
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(False, False, edges[0].cursor if edges else None, edges[-1].cursor if edges else None),
-        _count=total,
-    )

@@ -46,10 +46,7 @@ class FalkorStore(GraphStore):
     async def start(self) -> None:
         self.process.start()
         self._db = FalkorDB(unix_socket_path=str(self.process.socket_path))
-        self._graph_handle = self._db.select_graph(GRAPH_NAME)
-        self._graph_handle._build_params_header = (
-            params_header  # the client's own encoder is the bulk-import bottleneck
-        )
+        self._graph_handle = self._db.select_graph(GRAPH_NAME)  # for constraint management only
         try:
             await self._wait_until_loaded()
             await self._ensure_schema()
