@@ -1,7 +1,9 @@
 """CLI commands that talk to a running server through the SDK only (never to the store).
 
 `register(app)` adds them to a typer app; the `metalgraph` console script does so. Exit codes:
-0 ok, 1 the server answered with GraphQL errors, 2 bad input (file, --var), 4 server unreachable.
+0 ok, 1 the server answered with GraphQL errors, 2 bad input (file, --var, config file), 4 server
+unreachable. `--url` and `--token` fall back to `METALGRAPH_URL`/`METALGRAPH_TOKEN`, then to the
+config file `metalgraph login` writes (see `config`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from . import DEFAULT_URL
+from .config import ConfigError, Resolved, resolve
 from .errors import ApiError, ConnectionFailed, ProtocolError, format_path
 
 if TYPE_CHECKING:
@@ -27,10 +30,22 @@ EXIT_UNREACHABLE = 4
 _TEXT_TYPES = {"String", "ID"}
 
 UrlOption = Annotated[
-    str, typer.Option("--url", envvar="METALGRAPH_URL", help="GraphQL endpoint of the server.", show_default=True)
+    str | None,
+    typer.Option(
+        "--url",
+        envvar="METALGRAPH_URL",
+        help=f"GraphQL endpoint of the server (default: the config file's, else {DEFAULT_URL}).",
+        show_default=False,
+    ),
 ]
 TokenOption = Annotated[
-    str | None, typer.Option("--token", envvar="METALGRAPH_TOKEN", help="Bearer token for mutations.")
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="METALGRAPH_TOKEN",
+        help="Bearer token (default: the one `metalgraph login` saved for this URL).",
+        show_default=False,
+    ),
 ]
 
 
@@ -39,6 +54,20 @@ def fail(message: str, code: int = 1) -> NoReturn:
     line = " ".join(message.split())
     Console(stderr=True, highlight=False).print(Text("error: ", style="bold red") + Text(line), soft_wrap=True)
     raise typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    """One `warning:` line on stderr."""
+    line = " ".join(message.split())
+    Console(stderr=True, highlight=False).print(Text("warning: ", style="bold yellow") + Text(line), soft_wrap=True)
+
+
+def resolve_or_fail(url: str | None, token: str | None) -> Resolved:
+    """The URL and token a command uses (flag, env, config file, default); exit 2 for a broken config file."""
+    try:
+        return resolve(url, token, warn=warn)
+    except ConfigError as e:
+        fail(str(e), EXIT_BAD_INPUT)
 
 
 def _variable_types(document: str, operation: str | None) -> dict[str, TypeNode]:
@@ -134,7 +163,7 @@ def error_lines(error: dict[str, Any]) -> list[Text]:
 
 def query(
     file: Annotated[str, typer.Argument(help="File holding a GraphQL document; `-` reads stdin.", show_default=False)],
-    url: UrlOption = DEFAULT_URL,
+    url: UrlOption = None,
     token: TokenOption = None,
     var: Annotated[
         list[str] | None,
@@ -154,7 +183,8 @@ def query(
         fail(str(e), EXIT_BAD_INPUT)
     from .sdk import MetalgraphClient
 
-    client = MetalgraphClient(url, token=token, timeout=timeout)
+    target = resolve_or_fail(url, token)
+    client = MetalgraphClient(target.url, token=target.token or "", timeout=timeout)
     try:
         data = client.execute_sync(document, variables or None, operation)
     except ApiError as e:
@@ -174,8 +204,12 @@ def register(app: typer.Typer) -> None:
 
 
 def build_app() -> typer.Typer:
+    """A `metalgraph`-like app with the client commands only (query, login, logout, whoami, tokens)."""
+    from . import auth_cli
+
     app = typer.Typer(help="metalgraph API client", no_args_is_help=True, add_completion=False)
     register(app)
+    auth_cli.register(app)
 
     @app.callback()
     def _root() -> None:

@@ -6,6 +6,10 @@
     async with MetalgraphClient() as client:      # one HTTP session for many requests
         data = await client.execute("{ nodes(first: 5) { totalCount } }")
 
+Without arguments the URL and token are those the CLI uses: `METALGRAPH_URL`/`METALGRAPH_TOKEN`,
+else the config file `metalgraph login` wrote (see `metalgraph.client.config`), else
+`DEFAULT_URL` and no token. `token=""` means "send no token".
+
 Every failure is one of `metalgraph.client.errors`: `ApiError` (GraphQL errors, with the server's
 `extensions.code`), `ConnectionFailed` (server unreachable or too slow), `ProtocolError` (the URL
 answers, but not with GraphQL).
@@ -30,6 +34,7 @@ from gql.transport.exceptions import (
 from graphql import DocumentNode, GraphQLError, Source, parse
 
 from . import DEFAULT_URL
+from .config import resolve
 from .errors import ApiError, ConnectionFailed, ProtocolError, RequestTimeout
 
 __all__ = ["DEFAULT_URL", "MetalgraphClient"]
@@ -48,12 +53,18 @@ class MetalgraphClient:
     """A client of one metalgraph server's GraphQL API.
 
     Used as `async with`, it keeps one HTTP session open for all requests; otherwise each
-    `execute` opens and closes its own. `timeout` bounds each request (seconds).
+    `execute` opens and closes its own. `timeout` bounds each request (seconds). A `url` or `token`
+    left as None comes from the environment or the CLI's config file (`config.resolve`); the config
+    file's token is only ever sent to the config file's URL. Raises `config.ConfigError` when the
+    config file is needed but unreadable.
     """
 
-    def __init__(self, url: str = DEFAULT_URL, token: str | None = None, timeout: float = 30) -> None:
-        self.url = url
-        self.token = token
+    def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 30) -> None:
+        if url is None or token is None:
+            resolved = resolve(url, token)
+            url, token = resolved.url, resolved.token
+        self.url: str = url
+        self.token: str | None = token or None
         self.timeout = timeout
         self._client: Client | None = None
         self._session: AsyncClientSession | None = None
@@ -109,7 +120,7 @@ class MetalgraphClient:
             pass
         else:
             raise RuntimeError("execute_sync cannot run inside an event loop; await execute() instead")
-        one_shot = MetalgraphClient(self.url, self.token, self.timeout)
+        one_shot = MetalgraphClient(self.url, self.token or "", self.timeout)
         return asyncio.run(one_shot.execute(document, variables, operation_name))
 
     async def _run(self, session: AsyncClientSession, request: GraphQLRequest) -> dict[str, Any]:

@@ -53,3 +53,8 @@ class UnknownDriver(DriverError):
 
 class DriverNotValidated(DriverError):
     """The driver has not passed the conformance kit for this kind of device (see settings)."""
+
+
+class DriverLoadFailed(DriverError):
+    """An installed driver could not be loaded: its entry point failed to import, or names
+    something that is not a driver class of the right kind. The message names the distribution."""

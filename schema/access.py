@@ -1,29 +1,49 @@
-"""Who may run what, until tenancy lands: mutations need the admin token; reads need the admin
-token or a client on the loopback interface."""
+"""Refusals decided before an operation runs: missing or bad credentials, the caller's rate limit,
+and schema introspection by tenants (when the provider turns it off)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import ExecutionResult, GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql.validation.validate import validate
 from strawberry.extensions import SchemaExtension
-from strawberry.types.graphql import OperationType
 
 from .context import Context
 from .errors import Code
 
 
-def _refusal(code: Code, message: str) -> ExecutionResult:
-    return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": code.value})])
+def _refusal(code: Code, message: str, **details: Any) -> ExecutionResult:
+    return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": code.value, **details})])
+
+
+def _introspects(execution_context: Any) -> bool:
+    document = execution_context.graphql_document
+    if document is None:
+        return False
+    schema = execution_context.schema._schema
+    return bool(validate(schema, document, [NoSchemaIntrospectionCustomRule]))
 
 
 class AccessPolicy(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
-        context: Context = ctx.context
-        caller = context.caller
-        if ctx.operation_type == OperationType.MUTATION and not caller.is_admin:
-            ctx.result = _refusal(Code.UNAUTHENTICATED, "mutations need the admin token (Authorization: Bearer ...)")
-        elif not (caller.is_admin or caller.from_loopback):
-            ctx.result = _refusal(Code.UNAUTHENTICATED, "reads from other hosts need the admin token")
+        ctx.result = self._refusal(ctx.context, ctx) or ctx.result
         yield
+
+    def _refusal(self, context: Context, ctx: Any) -> ExecutionResult | None:
+        if context.auth_error is not None:
+            return _refusal(Code.UNAUTHENTICATED, f"authentication failed: {context.auth_error}")
+        principal = context.principal
+        if principal is None:
+            return _refusal(Code.UNAUTHENTICATED, "credentials required (Authorization: Bearer <token>)")
+        wait = context.services.rate_limiter.take(principal.subject)
+        if wait is not None:
+            return _refusal(
+                Code.RATE_LIMITED, f"too many requests; retry in {wait:.1f} s", retryAfterSeconds=round(wait, 1)
+            )
+        if principal.tenant is not None and not context.settings.tenant_introspection and _introspects(ctx):
+            return _refusal(Code.INTROSPECTION_DISABLED, "schema introspection is disabled for tenant tokens")
+        return None

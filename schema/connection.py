@@ -9,8 +9,8 @@ from typing import Generic, TypeVar
 
 import strawberry
 
-from metalgraph.server.store.base import GraphStore
 from metalgraph.server.topology.pages import Props, Selection, count, fetch_page
+from metalgraph.server.topology.reader import TopologyReader
 
 from .errors import ApiError, Code
 
@@ -63,7 +63,7 @@ def check_page_size(first: int | None, limit: int) -> int:
     if first < 0:
         raise ApiError(Code.INVALID_INPUT, "`first` must not be negative", argument="first")
     if first > limit:
-        raise ApiError(Code.LIMIT_EXCEEDED, f"`first` may be at most {limit}", argument="first", limit=limit)
+        raise ApiError(Code.PAGE_SIZE_LIMIT, f"`first` may be at most {limit}", argument="first", limit=limit)
     return first
 
 
@@ -88,7 +88,7 @@ def connection_of(
 
 
 async def paginate(
-    store: GraphStore,
+    reader: TopologyReader,
     selection: Selection,
     first: int | None,
     after: str | None,
@@ -96,9 +96,9 @@ async def paginate(
     max_page_size: int,
 ) -> Connection[T]:
     size = check_page_size(first, max_page_size)
-    rows, more = await fetch_page(store, selection, size, decode_cursor(after) if after else None)
+    rows, more = await fetch_page(reader.store, reader.scope, selection, size, decode_cursor(after) if after else None)
 
     async def total() -> int:
-        return await count(store, selection)
+        return await count(reader.store, reader.scope, selection)
 
     return connection_of(rows, more, after, wrap, total)

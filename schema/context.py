@@ -1,4 +1,8 @@
-"""The per-request context: the caller, the services, and fresh DataLoaders (caches never outlive a request)."""
+"""The per-request context: who is calling, what it may see, and fresh DataLoaders.
+
+Resolvers read the graph only through `loaders` and `reader`, both bound to the caller's scope, so a
+field cannot return what the caller may not see. `store` is for mutations, which are audited.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,10 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
+from metalgraph.server.auth.principal import Principal
 from metalgraph.server.store.base import GraphStore
 from metalgraph.server.topology.reader import Props, Related, Relation, TopologyReader
-
-
-@dataclass
-class Caller:
-    is_admin: bool
-    from_loopback: bool
+from metalgraph.server.topology.scope import Scope
 
 
 @dataclass
@@ -45,12 +45,42 @@ class Loaders:
 @dataclass
 class Context:
     store: GraphStore
-    caller: Caller
+    principal: Principal | None
+    reader: TopologyReader
     loaders: Loaders
     settings: Any
+    services: Any
+    """The app's long-lived services (audit log, rate limiter, authenticator)."""
+    auth_error: str | None = None
+    """Why the presented credentials were refused, when they were."""
+    client: str = ""
     request: Any = None
     response: Any = None
 
+    @property
+    def scope(self) -> Scope:
+        return self.reader.scope
 
-def new_context(store: GraphStore, caller: Caller, settings: Any, request: Any = None, response: Any = None) -> Context:
-    return Context(store, caller, Loaders(TopologyReader(store)), settings, request, response)
+    def forget_cached_reads(self) -> None:
+        """After a write: whatever was loaded before may be stale."""
+        self.loaders = Loaders(self.reader)
+
+    @property
+    def tenant(self) -> str | None:
+        return self.principal.tenant if self.principal else None
+
+
+def new_context(
+    store: GraphStore,
+    principal: Principal | None,
+    scope: Scope,
+    settings: Any,
+    services: Any,
+    *,
+    auth_error: str | None = None,
+    client: str = "",
+    request: Any = None,
+    response: Any = None,
+) -> Context:
+    reader = TopologyReader(store, scope)
+    return Context(store, principal, reader, Loaders(reader), settings, services, auth_error, client, request, response)

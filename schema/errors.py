@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any
@@ -15,6 +16,10 @@ from metalgraph.server.store.base import ConstraintViolation, StoreUnavailable
 
 log = logging.getLogger("metalgraph.api")
 
+_DEPTH = re.compile(r"exceeds maximum operation depth of \d+$")
+_ALIASES = re.compile(r"^\d+ aliases found\. Allowed: \d+$")
+"""Strawberry's depth and alias limiters report plain validation errors; these give them their codes."""
+
 
 class Code(StrEnum):
     NOT_FOUND = "NOT_FOUND"
@@ -25,7 +30,13 @@ class Code(StrEnum):
     FORBIDDEN = "FORBIDDEN"
     UNAVAILABLE = "UNAVAILABLE"
     TIMEOUT = "TIMEOUT"
-    LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+    PAGE_SIZE_LIMIT = "PAGE_SIZE_LIMIT"
+    DEPTH_LIMIT = "DEPTH_LIMIT"
+    ALIAS_LIMIT = "ALIAS_LIMIT"
+    COST_LIMIT = "COST_LIMIT"
+    BODY_TOO_LARGE = "BODY_TOO_LARGE"
+    RATE_LIMITED = "RATE_LIMITED"
+    INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     INTERNAL = "INTERNAL"
@@ -55,14 +66,21 @@ def _classify(error: GraphQLError) -> tuple[Code, str, dict[str, Any]]:
         return Code.UNAVAILABLE, "the store is unavailable; try again later", {}
     if isinstance(original, ConstraintViolation):
         return Code.ALREADY_EXISTS, "an object with that name already exists", {}
-    if isinstance(original, GraphQLError):  # a variable that does not coerce: graphql-core wraps its own error
-        return Code.INVALID_INPUT, error.message, {}
+    if isinstance(original, GraphQLError):
+        code = (original.extensions or {}).get("code")
+        if code in Code.__members__:  # a permission refusal carries its code
+            return Code(code), error.message, {}
+        return Code.INVALID_INPUT, error.message, {}  # a variable that does not coerce
     if original is None:
         code = (error.extensions or {}).get("code")
         if code:
             return Code(code), error.message, {}
         if error.message.startswith("Syntax Error"):
             return Code.GRAPHQL_PARSE_FAILED, error.message, {}
+        if _DEPTH.search(error.message):
+            return Code.DEPTH_LIMIT, error.message, {}
+        if _ALIASES.search(error.message):
+            return Code.ALIAS_LIMIT, error.message, {}
         return Code.GRAPHQL_VALIDATION_FAILED, error.message, {}
     log.error("unexpected error in %s", error.path, exc_info=original)
     return Code.INTERNAL, "internal error; it has been logged", {}

@@ -3,7 +3,7 @@
 Inputs are generated from the file format's pydantic models, so the API and the YAML format
 cannot drift apart; the resolvers validate with pydantic and call `server.inventory.editing`.
 Every expected failure is an ApiError with a code (INVALID_INPUT names the bad field's path in
-GraphQL's camelCase). Until tenancy lands, AccessPolicy lets only the admin token mutate.
+GraphQL's camelCase). Only a provider-admin may run them.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import strawberry
 from pydantic import BaseModel, ValidationError
 from strawberry.experimental.pydantic import input as pydantic_input
 
+from metalgraph.server.errors import AlreadyExists, DomainError, InUse, InvalidReference, NotFound
 from metalgraph.server.inventory import editing, model
 from metalgraph.server.inventory.files import field_path
 from metalgraph.server.inventory.references import InventoryProblem
-from metalgraph.server.topology.reader import TopologyReader
 
-from .context import Loaders
 from .errors import ApiError, Code
+from .permissions import ProviderAdmin
 from .types import Ctx, Health, Link, Node, NodeState, Port, PowerState, Rack, Site, Switch
 
 M = TypeVar("M", bound=BaseModel)
@@ -154,11 +154,11 @@ def to_model(model_class: type[M], value: Any, argument: str, *, drop_null: Sequ
         raise _invalid(model_class.__name__.lower(), argument, problems) from None
 
 
-_CODES: dict[type[editing.EditError], Code] = {
-    editing.NotFound: Code.NOT_FOUND,
-    editing.AlreadyExists: Code.ALREADY_EXISTS,
-    editing.InUse: Code.IN_USE,
-    editing.InvalidReference: Code.INVALID_INPUT,
+_CODES: dict[type[DomainError], Code] = {
+    NotFound: Code.NOT_FOUND,
+    AlreadyExists: Code.ALREADY_EXISTS,
+    InUse: Code.IN_USE,
+    InvalidReference: Code.INVALID_INPUT,
 }
 
 
@@ -166,15 +166,14 @@ async def _edit(info: Ctx, argument: str, call: Awaitable[T]) -> T:
     """Run a domain edit; map its errors to API errors; give the rest of the request fresh loaders."""
     try:
         result = await call
-    except editing.EditError as e:
+    except DomainError as e:
         code = _CODES.get(type(e), Code.INVALID_INPUT)
         details: dict[str, Any] = {}
         if e.problems:
             details["problems"] = [{"path": _camel(_join(argument, p.path)), "message": p.message} for p in e.problems]
         raise ApiError(code, e.message, **details) from None
     finally:
-        # Whatever was cached before the write may be stale now.
-        info.context.loaders = Loaders(TopologyReader(info.context.store))
+        info.context.forget_cached_reads()
     return result
 
 
@@ -201,81 +200,102 @@ _REPLACES = "Replaces the whole definition: fields left out take their defaults 
 @strawberry.type
 class InventoryMutation:
     # ----------------------------------------------------------------- sites
-    @strawberry.mutation(description="Create a site; ALREADY_EXISTS when the name is taken.")
+    @strawberry.mutation(
+        permission_classes=[ProviderAdmin], description="Create a site; ALREADY_EXISTS when the name is taken."
+    )
     async def create_site(self, info: Ctx, site: SiteInput) -> Site:
         value = to_model(model.Site, site, "site")
         await _edit(info, "site", editing.create_site(info.context.store, value))
         return await _reload(info, "Site", value.name, Site)
 
-    @strawberry.mutation(description=f"Update the site named `site.name`. {_REPLACES}")
+    @strawberry.mutation(
+        permission_classes=[ProviderAdmin], description=f"Update the site named `site.name`. {_REPLACES}"
+    )
     async def update_site(self, info: Ctx, site: SiteInput) -> Site:
         value = to_model(model.Site, site, "site")
         await _edit(info, "site", editing.replace_site(info.context.store, value))
         return await _reload(info, "Site", value.name, Site)
 
-    @strawberry.mutation(description="Delete a site; IN_USE while it has racks.")
+    @strawberry.mutation(permission_classes=[ProviderAdmin], description="Delete a site; IN_USE while it has racks.")
     async def delete_site(self, info: Ctx, name: str) -> DeletePayload:
         return await _deleted(info, name, editing.delete_site(info.context.store, name))
 
     # ----------------------------------------------------------------- racks
-    @strawberry.mutation(description="Create a rack in an existing site.")
+    @strawberry.mutation(permission_classes=[ProviderAdmin], description="Create a rack in an existing site.")
     async def create_rack(self, info: Ctx, rack: RackInput) -> Rack:
         value = to_model(model.Rack, rack, "rack")
         await _edit(info, "rack", editing.create_rack(info.context.store, value))
         return await _reload(info, "Rack", value.name, Rack)
 
-    @strawberry.mutation(description=f"Update the rack named `rack.name` (a new `site` moves it). {_REPLACES}")
+    @strawberry.mutation(
+        permission_classes=[ProviderAdmin],
+        description=f"Update the rack named `rack.name` (a new `site` moves it). {_REPLACES}",
+    )
     async def update_rack(self, info: Ctx, rack: RackInput) -> Rack:
         value = to_model(model.Rack, rack, "rack")
         await _edit(info, "rack", editing.replace_rack(info.context.store, value))
         return await _reload(info, "Rack", value.name, Rack)
 
-    @strawberry.mutation(description="Delete a rack; IN_USE while it holds nodes or switches.")
+    @strawberry.mutation(
+        permission_classes=[ProviderAdmin], description="Delete a rack; IN_USE while it holds nodes or switches."
+    )
     async def delete_rack(self, info: Ctx, name: str) -> DeletePayload:
         return await _deleted(info, name, editing.delete_rack(info.context.store, name))
 
     # ----------------------------------------------------------------- switches
-    @strawberry.mutation(description="Create a switch with its ports.")
+    @strawberry.mutation(permission_classes=[ProviderAdmin], description="Create a switch with its ports.")
     async def create_switch(self, info: Ctx, switch: SwitchInput) -> Switch:
         value = to_model(model.Switch, switch, "switch")
         await _edit(info, "switch", editing.create_switch(info.context.store, value))
         return await _reload(info, "Switch", value.name, Switch)
 
     @strawberry.mutation(
+        permission_classes=[ProviderAdmin],
         description="Replace a switch and its ports. Cables on ports that stay are kept; "
-        f"dropping a cabled port is refused with IN_USE. {_REPLACES}"
+        f"dropping a cabled port is refused with IN_USE. {_REPLACES}",
     )
     async def update_switch(self, info: Ctx, switch: SwitchInput) -> Switch:
         value = to_model(model.Switch, switch, "switch")
         await _edit(info, "switch", editing.replace_switch(info.context.store, value))
         return await _reload(info, "Switch", value.name, Switch)
 
-    @strawberry.mutation(description="Delete a switch and its ports; IN_USE while any port is cabled.")
+    @strawberry.mutation(
+        permission_classes=[ProviderAdmin],
+        description="Delete a switch and its ports; IN_USE while any port is cabled.",
+    )
     async def delete_switch(self, info: Ctx, name: str) -> DeletePayload:
         return await _deleted(info, name, editing.delete_switch(info.context.store, name))
 
     # ----------------------------------------------------------------- nodes
-    @strawberry.mutation(description="Create a node with its GPUs, NICs and their cables to free switch ports.")
+    @strawberry.mutation(
+        permission_classes=[ProviderAdmin],
+        description="Create a node with its GPUs, NICs and their cables to free switch ports.",
+    )
     async def create_node(self, info: Ctx, node: NodeInput) -> Node:
         value = to_model(model.Node, node, "node", drop_null=editing.STATUS_FIELDS)
         await _edit(info, "node", editing.create_node(info.context.store, value))
         return await _reload(info, "Node", value.name, Node)
 
     @strawberry.mutation(
+        permission_classes=[ProviderAdmin],
         description="Replace a node with its GPUs, NICs, cables, NVLinks and PCIe affinities; GPUs and NICs "
-        f"left out are deleted. {_REPLACES}"
+        f"left out are deleted. {_REPLACES}",
     )
     async def update_node(self, info: Ctx, node: NodeInput) -> Node:
         value = to_model(model.Node, node, "node", drop_null=editing.STATUS_FIELDS)
         await _edit(info, "node", editing.replace_node(info.context.store, value))
         return await _reload(info, "Node", value.name, Node)
 
-    @strawberry.mutation(description="Delete a node with its GPUs, NICs and cables; IN_USE while it is allocated.")
+    @strawberry.mutation(
+        permission_classes=[ProviderAdmin],
+        description="Delete a node with its GPUs, NICs and cables; IN_USE while it is allocated.",
+    )
     async def delete_node(self, info: Ctx, name: str) -> DeletePayload:
         return await _deleted(info, name, editing.delete_node(info.context.store, name))
 
     @strawberry.mutation(
-        description="Set a node's state, health or power state (e.g. into maintenance); what is left out is kept."
+        permission_classes=[ProviderAdmin],
+        description="Set a node's state, health or power state (e.g. into maintenance); what is left out is kept.",
     )
     async def set_node_status(
         self,
@@ -290,13 +310,16 @@ class InventoryMutation:
         return Node(props)
 
     # ----------------------------------------------------------------- links
-    @strawberry.mutation(description="Cable two free switch ports together.")
+    @strawberry.mutation(permission_classes=[ProviderAdmin], description="Cable two free switch ports together.")
     async def create_link(self, info: Ctx, link: LinkInput) -> Link:
         value = to_model(model.Link, link, "link")
         await _edit(info, "link", editing.create_link(info.context.store, value))
         return await _link(info, value)
 
-    @strawberry.mutation(description="Remove the cable between two switch ports (in either orientation).")
+    @strawberry.mutation(
+        permission_classes=[ProviderAdmin],
+        description="Remove the cable between two switch ports (in either orientation).",
+    )
     async def delete_link(self, info: Ctx, a: PortRefInput, b: PortRefInput) -> DeletePayload:
         end_a, end_b = to_model(model.PortRef, a, "a"), to_model(model.PortRef, b, "b")
         name = f"{end_a.switch}/{end_a.port} -- {end_b.switch}/{end_b.port}"

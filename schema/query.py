@@ -65,7 +65,7 @@ class InventoryQuery:
         self, info: Ctx, first: int | None = 100, after: str | None = None, filter: NodeFilter | None = None
     ) -> Connection[Node]:
         selection = node_selection(filter.spec() if filter else NodeFilterSpec())
-        return await paginate(info.context.store, selection, first, after, Node, info.context.settings.max_page_size)
+        return await paginate(info.context.reader, selection, first, after, Node, info.context.settings.max_page_size)
 
     @strawberry.field
     async def switch(self, info: Ctx, name: str) -> Switch | None:
@@ -84,7 +84,7 @@ class InventoryQuery:
             .equals("rack", f.rack)
             .starts_with("name", f.name_prefix)
         )
-        return await paginate(info.context.store, selection, first, after, Switch, info.context.settings.max_page_size)
+        return await paginate(info.context.reader, selection, first, after, Switch, info.context.settings.max_page_size)
 
     @strawberry.field
     async def site(self, info: Ctx, name: str) -> Site | None:
@@ -94,7 +94,7 @@ class InventoryQuery:
     @strawberry.field
     async def sites(self, info: Ctx, first: int | None = 100, after: str | None = None) -> Connection[Site]:
         return await paginate(
-            info.context.store, Selection("Site"), first, after, Site, info.context.settings.max_page_size
+            info.context.reader, Selection("Site"), first, after, Site, info.context.settings.max_page_size
         )
 
     @strawberry.field
@@ -107,7 +107,7 @@ class InventoryQuery:
         self, info: Ctx, first: int | None = 100, after: str | None = None, site: str | None = None
     ) -> Connection[Rack]:
         selection = Selection("Rack").equals("site", site)
-        return await paginate(info.context.store, selection, first, after, Rack, info.context.settings.max_page_size)
+        return await paginate(info.context.reader, selection, first, after, Rack, info.context.settings.max_page_size)
 
     @strawberry.field(description="One GPU by uuid.")
     async def gpu(self, info: Ctx, uuid: str) -> Gpu | None:
@@ -126,14 +126,14 @@ class InventoryQuery:
 
     @strawberry.field(description="Cables between switch ports (the fabric), in port order.")
     async def links(self, info: Ctx, first: int | None = 100, after: str | None = None) -> Connection[Link]:
-        store = info.context.store
+        store, scope = info.context.reader.store, info.context.scope
         size = check_page_size(first, info.context.settings.max_page_size)
-        rows, more = await fetch_links_page(store, size, decode_cursor(after) if after else None)
+        rows, more = await fetch_links_page(store, scope, size, decode_cursor(after) if after else None)
 
         def wrap(row: dict) -> Link:
             return Link(a=Port(row["a"]), b=Port(row["b"]), speed_gbps=float(row["speed"]))
 
         async def total() -> int:
-            return await count_links(store)
+            return await count_links(store, scope)
 
         return connection_of(rows, more, after, wrap, total)

@@ -1,4 +1,4 @@
-"""The assembled GraphQL schema."""
+"""The assembled GraphQL schema and its guards."""
 
 from __future__ import annotations
 
@@ -7,20 +7,27 @@ from typing import Any
 import strawberry
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
+from metalgraph.server.settings import Settings
+
 from .access import AccessPolicy
+from .audit_query import AuditQuery
+from .audit_trail import AuditTrail
+from .cost import CostLimiter
 from .errors import ErrorCodes
 from .mutation import InventoryMutation
 from .query import InventoryQuery
+from .tenancy_mutation import TenancyMutation
+from .tenancy_query import TenancyQuery
 from .topology_query import TopologyQuery
 
 
 @strawberry.type
-class Query(InventoryQuery, TopologyQuery):
+class Query(InventoryQuery, TopologyQuery, TenancyQuery, AuditQuery):
     pass
 
 
 @strawberry.type
-class Mutation(InventoryMutation):
+class Mutation(InventoryMutation, TenancyMutation):
     pass
 
 
@@ -29,14 +36,17 @@ class MetalgraphSchema(strawberry.Schema):
         """Expected errors are the caller's business; ErrorCodes logs the unexpected ones once."""
 
 
-def build_schema(max_depth: int = 12, max_aliases: int = 30) -> MetalgraphSchema:
+def build_schema(settings: Settings | None = None) -> MetalgraphSchema:
+    limits = settings or Settings()
     return MetalgraphSchema(
         query=Query,
         mutation=Mutation,
         extensions=[
+            AuditTrail,
             AccessPolicy,
-            lambda: QueryDepthLimiter(max_depth=max_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+            lambda: QueryDepthLimiter(max_depth=limits.max_query_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+            lambda: CostLimiter(max_cost=limits.max_query_cost, default_page=min(100, limits.max_page_size)),
             ErrorCodes,
         ],
     )

@@ -190,7 +190,8 @@ class TopologyQuery:
         role: NicRole = model.NicRole.BACKEND,  # type: ignore[valid-type]
     ) -> Path | None:
         with _api_errors():
-            found = await paths.shortest_path(info.context.store, from_node, to_node, model.NicRole(role))
+            reader = info.context.reader
+            found = await paths.shortest_path(reader.store, from_node, to_node, model.NicRole(role), scope=reader.scope)
         return Path(found)
 
     @strawberry.field(
@@ -202,7 +203,8 @@ class TopologyQuery:
         self, info: Ctx, name: str, depth: int = 1, label: str | None = None, limit: int = 500
     ) -> Neighborhood | None:
         with _api_errors():
-            found = await nbh.neighborhood(info.context.store, name, depth, limit=limit, label=label)
+            reader = info.context.reader
+            found = await nbh.neighborhood(reader.store, name, depth, limit=limit, label=label, scope=reader.scope)
         return Neighborhood(
             center=_vertex(found.center),
             depth=found.depth,

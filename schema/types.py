@@ -3,7 +3,7 @@ reaches its neighbours through the request's DataLoaders."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -12,6 +12,9 @@ from metalgraph.server.inventory import model
 from metalgraph.server.topology.reader import Props, Related, Relation
 
 from .context import Context
+
+if TYPE_CHECKING:
+    from .tenancy_types import Cluster
 
 NodeState = strawberry.enum(model.NodeState)
 PowerState = strawberry.enum(model.PowerState)
@@ -112,7 +115,6 @@ class Node(Wrapped):
     state: NodeState  # type: ignore[valid-type]
     power_state: PowerState  # type: ignore[valid-type]
     health: Health  # type: ignore[valid-type]
-    bmc: Bmc | None = strawberry.field(description="How the BMC is reached (driver and address; never credentials).")
 
     def __init__(self, props: Props) -> None:
         self._p = props
@@ -127,7 +129,22 @@ class Node(Wrapped):
         self.state = model.NodeState(props.get("state", "available"))
         self.power_state = model.PowerState(props.get("power_state", "unknown"))
         self.health = model.Health(props.get("health", "unknown"))
-        self.bmc = Bmc(driver=props["bmc_driver"], address=props["bmc_address"]) if "bmc_driver" in props else None
+
+    @strawberry.field(
+        description="How the BMC is reached (driver and address; never credentials). Providers only: null for tenants."
+    )
+    def bmc(self, info: Ctx) -> Bmc | None:
+        principal = info.context.principal
+        if principal is None or not principal.is_provider or "bmc_driver" not in self._p:
+            return None
+        return Bmc(driver=self._p["bmc_driver"], address=self._p["bmc_address"])
+
+    @strawberry.field(description="The cluster the node is in; null when it is in none (or in one you cannot see).")
+    async def cluster(self, info: Ctx) -> Annotated[Cluster, strawberry.lazy("metalgraph.schema.tenancy_types")] | None:
+        from .tenancy_types import Cluster
+
+        held = await _one(info, Relation("Node", "MEMBER", "Cluster", "in"), self.key)
+        return Cluster(held.props) if held else None
 
     @strawberry.field
     async def rack(self, info: Ctx) -> Rack | None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
-import ipaddress
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -19,43 +18,63 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from metalgraph.schema.context import Caller, Context, new_context
+from metalgraph.schema.context import Context, new_context
 from metalgraph.schema.schema import build_schema
 
-from .inventory.records import VERTEX_LABELS
+from .audit import AuditEvent, AuditLog, Outcome
+from .auth.authenticator import Authenticator
+from .auth.errors import AuthenticationError
+from .auth.oidc import OidcVerifier
+from .labels import KEYED_LABELS
 from .metrics import Metrics
+from .rate_limit import RateLimiter
 from .settings import Settings
 from .store import GraphStore, StoreError, count_round_trips, open_store
+from .tenancy.visibility import tenant_scope
+from .topology.scope import EVERYTHING
 
 log = logging.getLogger("metalgraph.server")
 
 Seeder = Callable[[GraphStore], Awaitable[None]]
 
 
-def _is_loopback(host: str | None) -> bool:
-    try:
-        return host is not None and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+@dataclass
+class Services:
+    """What lives as long as the app: the audit log, the rate limiter, the authenticator."""
+
+    audit: AuditLog
+    rate_limiter: RateLimiter
+    authenticator: Authenticator
 
 
 class GraphQLView(GraphQL[Context, None]):
-    def __init__(self, store: GraphStore, settings: Settings, metrics: Metrics) -> None:
-        super().__init__(build_schema(settings.max_query_depth), graphql_ide="graphiql")
+    def __init__(self, store: GraphStore, settings: Settings, services: Services) -> None:
+        super().__init__(build_schema(settings), graphql_ide="graphiql")
         self.store = store
         self.settings = settings
-        self.metrics = metrics
-
-    def _caller(self, request: Any) -> Caller:
-        expected = self.settings.admin_token.get_secret_value() if self.settings.admin_token else None
-        header = request.headers.get("authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        is_admin = bool(expected) and hmac.compare_digest(token.encode(), expected.encode())  # type: ignore[union-attr]
-        client = request.client.host if request.client else None
-        return Caller(is_admin=is_admin, from_loopback=_is_loopback(client))
+        self.services = services
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        return new_context(self.store, self._caller(request), self.settings, request, response)
+        client = request.client.host if request.client else None
+        principal, auth_error = None, None
+        try:
+            principal = await self.services.authenticator.principal(request.headers.get("authorization"), client)
+        except AuthenticationError as e:
+            auth_error = str(e)
+        scope = EVERYTHING
+        if principal is not None and principal.tenant is not None:
+            scope = await tenant_scope(self.store, principal.tenant)
+        return new_context(
+            self.store,
+            principal,
+            scope,
+            self.settings,
+            self.services,
+            auth_error=auth_error,
+            client=client or "",
+            request=request,
+            response=response,
+        )
 
 
 def _graphql_error(status: int, code: str, message: str) -> JSONResponse:
@@ -67,10 +86,28 @@ def _graphql_error(status: int, code: str, message: str) -> JSONResponse:
 class RequestLimits:
     """Refuses oversized bodies and bounds each GraphQL request's time; counts and times requests."""
 
-    def __init__(self, app: ASGIApp, settings: Settings, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, metrics: Metrics, audit: AuditLog) -> None:
         self.app = app
         self.settings = settings
         self.metrics = metrics
+        self.audit = audit
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str) -> None:
+        client = scope.get("client")
+        event = AuditEvent(
+            actor=f"anonymous@{client[0] if client else 'unknown'}",
+            role="",
+            tenant=None,
+            operation="http",
+            variables={},
+            outcome=Outcome.LIMITED,
+            detail=f"{code}: {message}",
+        )
+        try:
+            await self.audit.record(event)
+        except StoreError:
+            log.warning("could not audit a refused request: %s", message)
+        await _graphql_error(status, code, message)(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,7 +117,7 @@ class RequestLimits:
         length = dict(scope.get("headers", [])).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             self.metrics.requests.labels("refused").inc()
-            await _graphql_error(413, "LIMIT_EXCEEDED", f"request body larger than {limit} bytes")(scope, receive, send)
+            await self._refuse(scope, receive, send, 413, "BODY_TOO_LARGE", f"request body larger than {limit} bytes")
             return
         received = 0
 
@@ -100,11 +137,11 @@ class RequestLimits:
                     await self.app(scope, bounded_receive, send)
         except _BodyTooLarge:
             outcome = "refused"
-            await _graphql_error(413, "LIMIT_EXCEEDED", f"request body larger than {limit} bytes")(scope, receive, send)
+            await self._refuse(scope, receive, send, 413, "BODY_TOO_LARGE", f"request body larger than {limit} bytes")
         except TimeoutError:
             outcome = "timeout"
             message = f"request took longer than {self.settings.request_timeout_s:g} s"
-            await _graphql_error(503, "TIMEOUT", message)(scope, receive, send)
+            await self._refuse(scope, receive, send, 503, "TIMEOUT", message)
         finally:
             self.metrics.requests.labels(outcome).inc()
             self.metrics.latency.observe(time.perf_counter() - started)
@@ -118,7 +155,7 @@ class _BodyTooLarge(Exception):
 def create_app(settings: Settings, store: GraphStore | None = None, seed: Seeder | None = None) -> Starlette:
     """The application; it opens (and at shutdown closes) the store the settings name unless one is given."""
     owned = store is None
-    the_store = store if store is not None else open_store(settings, VERTEX_LABELS)
+    the_store = store if store is not None else open_store(settings, KEYED_LABELS)
     metrics = Metrics(the_store)
 
     @asynccontextmanager
@@ -143,7 +180,12 @@ def create_app(settings: Settings, store: GraphStore | None = None, seed: Seeder
     async def metrics_endpoint(request: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    graphql = RequestLimits(GraphQLView(the_store, settings, metrics), settings, metrics)
+    services = Services(
+        audit=AuditLog(the_store),
+        rate_limiter=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
+        authenticator=Authenticator(the_store, settings.admin_token, _oidc_verifier(settings), settings.loopback_reads),
+    )
+    graphql = RequestLimits(GraphQLView(the_store, settings, services), settings, metrics, services.audit)
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
@@ -154,4 +196,9 @@ def create_app(settings: Settings, store: GraphStore | None = None, seed: Seeder
     )
     app.state.store = the_store
     app.state.metrics = metrics
+    app.state.services = services
     return app
+
+
+def _oidc_verifier(settings: Settings) -> OidcVerifier | None:
+    return OidcVerifier(settings.oidc) if settings.oidc is not None else None

@@ -10,6 +10,8 @@ import platformdirs
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from .auth.oidc_config import OidcConfig
+
 ENV_PREFIX = "METALGRAPH_"
 
 
@@ -27,12 +29,36 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir, description="Where the embedded store keeps its files")
     host: str = Field(default="127.0.0.1", description="Address the HTTP server binds")
     port: int = Field(default=8080, ge=0, le=65535, description="Port the HTTP server binds")
-    admin_token: SecretStr | None = Field(default=None, description="Bearer token that mutations require")
+    admin_token: SecretStr | None = Field(
+        default=None, description="Bootstrap bearer token with the provider-admin role (create real tokens with it)"
+    )
+    loopback_reads: bool = Field(
+        default=True, description="Requests without credentials from the server's own machine read as provider-viewer"
+    )
     neo4j_user: str = Field(default="neo4j", description="Neo4j user (Neo4j store only)")
     neo4j_password: SecretStr | None = Field(default=None, description="Neo4j password; unset means no auth")
     neo4j_database: str = Field(default="neo4j", description="Neo4j database name")
     max_page_size: int = Field(default=1000, ge=1, description="Largest `first` a connection accepts")
     max_query_depth: int = Field(default=12, ge=1, description="Deepest GraphQL selection accepted")
+    max_aliases: int = Field(default=30, ge=1, description="Most aliases one GraphQL document may use")
+    max_query_cost: int = Field(
+        default=200_000, ge=1, description="Largest estimated cost of one operation (page sizes multiply)"
+    )
+    rate_limit_per_s: float = Field(default=50.0, gt=0, description="Sustained requests per second per caller")
+    rate_limit_burst: int = Field(default=200, ge=1, description="Requests a caller may make at once above the rate")
+    oidc: OidcConfig | None = Field(
+        default=None, description="OIDC bearer-JWT verification (Keycloak); a TOML [oidc] table or JSON"
+    )
+    validated_drivers: list[str] = Field(
+        default=["bmc:redfish", "bmc:sim", "switch:snmp", "switch:sim"],
+        description="Drivers (`kind:name`) that passed the conformance kit; no other driver touches a device",
+    )
+    secrets_file: Path | None = Field(
+        default=None, description="TOML file of device credentials by reference name (never stored in the graph)"
+    )
+    device_timeout_s: float = Field(default=10.0, gt=0, description="Time limit of one call to a device")
+    device_concurrency: int = Field(default=2, ge=1, description="Calls in flight to one device at a time")
+    tenant_introspection: bool = Field(default=False, description="Whether tenant tokens may introspect the schema")
     max_request_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body accepted")
     request_timeout_s: float = Field(default=30.0, gt=0, description="Time limit of one GraphQL request")
     log_level: str = Field(default="info", description="Python log level")

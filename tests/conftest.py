@@ -11,7 +11,7 @@ import pytest
 from metalgraph.server.app import create_app
 from metalgraph.server.inventory.files import load_inventory
 from metalgraph.server.inventory.model import Inventory
-from metalgraph.server.inventory.records import VERTEX_LABELS
+from metalgraph.server.labels import KEYED_LABELS
 from metalgraph.server.settings import Settings
 from metalgraph.server.store.base import GraphStore
 from metalgraph.server.store.falkordb_store import FalkorStore
@@ -37,7 +37,7 @@ def neo4j_server() -> Iterator[Neo4jServer]:
 @pytest.fixture(scope="session")
 async def neo4j_store(neo4j_server: Neo4jServer) -> AsyncIterator[Neo4jStore]:
     user, password = neo4j_server.auth or ("neo4j", None)
-    store = Neo4jStore(neo4j_server.uri, VERTEX_LABELS, user=user, password=password)
+    store = Neo4jStore(neo4j_server.uri, KEYED_LABELS, user=user, password=password)
     await store.start()
     yield store
     await store.close()
@@ -51,7 +51,7 @@ async def empty_neo4j_store(neo4j_store: Neo4jStore) -> Neo4jStore:
 
 @pytest.fixture
 async def empty_embedded_store(tmp_path: Path) -> AsyncIterator[FalkorStore]:
-    store = FalkorStore(tmp_path / "data", VERTEX_LABELS)
+    store = FalkorStore(tmp_path / "data", KEYED_LABELS)
     await store.start()
     yield store
     await store.close()

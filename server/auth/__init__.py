@@ -1,1 +1,1 @@
-"""(being written)"""
+"""Identities: API tokens, OIDC bearer JWTs, and the principal they resolve to."""

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from metalgraph.client.cli import fail
 
-from ..inventory.records import VERTEX_LABELS
+from ..labels import KEYED_LABELS
 from ..settings import Settings, load_settings
 from ..store import GraphStore, StoreError, StoreLocked, open_store
 
@@ -77,7 +77,7 @@ def store_failure(e: StoreError, locked_hint: str = "") -> NoReturn:
 
 def run_with_store(settings: Settings, work: Callable[[GraphStore], Coroutine[Any, Any, T]]) -> T:
     """Start the store, run `work` on it, close the store even after Ctrl-C; store errors exit cleanly."""
-    store = open_store(settings, VERTEX_LABELS)
+    store = open_store(settings, KEYED_LABELS)
     try:
         with asyncio.Runner() as runner:
             try:

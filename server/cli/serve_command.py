@@ -17,7 +17,7 @@ from metalgraph.client.cli import fail
 
 from ..inventory import service
 from ..inventory.model import Inventory
-from ..inventory.records import VERTEX_LABELS
+from ..labels import KEYED_LABELS
 from ..settings import Settings
 from ..store import GraphStore, StoreError, open_store
 from .common import (
@@ -58,7 +58,7 @@ def serve(
     """Run the GraphQL server (GraphiQL at /graphql, /healthz, /metrics) until Ctrl-C."""
     settings = settings_from(config, host=host, port=port, data_dir=data_dir, store=store)
     sock = _listen(settings.host, settings.port)
-    the_store = open_store(settings, VERTEX_LABELS)
+    the_store = open_store(settings, KEYED_LABELS)
     interrupted = False
     try:
         with asyncio.Runner() as runner:

@@ -26,6 +26,10 @@ of `FabricParams` (8-GPU nodes):
 In `nvl72` mode nodes are GB200 compute trays of 4 GPUs, 18 trays per NVL72 rack share one
 `nvlink_domain` (the rack name); an SU is 2 racks (36 trays), a pod 4 SUs (8 racks, 576 GPUs).
 
+Devices: every BMC and switch uses the simulated `sim` driver at `sim://<name>`, so a demo runs
+end to end without hardware; `metalgraph.server.devices.demo_lab.seed_lab` creates those devices
+(ports, LLDP neighbours as cabled, BMC inventories) in a `SimLab`.
+
 Ports are `swpN` with `index` N. Every physical port of a switch is listed: cabled ports are
 `up`, free ones `down`; node-facing ports are `access` (no VLAN yet), fabric links `trunk`
 (tenant VLANs are carried to the spines, the allocator fills `allowed_vlans`).
@@ -588,7 +592,7 @@ class _Builder:
                     "state": "maintenance" if maintenance else "available",
                     "power_state": "off",
                     "health": "warning" if warning else "ok",
-                    "bmc": {"driver": "sim", "address": f"sim://bmc/{name}"},
+                    "bmc": {"driver": "sim", "address": f"sim://{name}"},
                     "gpus": gpus,
                     "nics": nics,
                     "nvlinks": nvlinks,
@@ -607,7 +611,7 @@ class _Builder:
                 u=place[1],
                 role=SwitchRole(role),
                 model=model.name,
-                mgmt_address=f"sim://switch/{name}",
+                mgmt_address=f"sim://{name}",
                 driver="sim",
                 pod=pod,
                 ports=ports,

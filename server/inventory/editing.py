@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import AlreadyExists, DomainError, InUse, InvalidReference, NotFound
 from ..store.base import GraphStore
 from .diff import ChangeSet, diff
 from .model import (
@@ -51,31 +52,6 @@ from .repository import apply_changes, load_records
 
 STATUS_FIELDS = ("state", "power_state", "health")
 """Operational fields of a node: kept by `replace_node` unless the new definition sets them."""
-
-
-class EditError(Exception):
-    """Base of the editing error family; `problems` names each bad field by its path in the entity."""
-
-    def __init__(self, message: str, problems: Sequence[InventoryProblem] = ()) -> None:
-        super().__init__(message)
-        self.message = message
-        self.problems = list(problems)
-
-
-class NotFound(EditError):
-    """The entity to replace, delete or patch does not exist."""
-
-
-class AlreadyExists(EditError):
-    """The name (or a GPU uuid) is already taken."""
-
-
-class InUse(EditError):
-    """The entity, or a switch port it needs, is used by something else; say what."""
-
-
-class InvalidReference(EditError):
-    """The definition refers to something that does not exist, or contradicts itself."""
 
 
 # --------------------------------------------------------------------------- ownership
@@ -142,6 +118,7 @@ _locks: weakref.WeakKeyDictionary[GraphStore, asyncio.Lock] = weakref.WeakKeyDic
 
 
 def _lock(store: GraphStore) -> asyncio.Lock:
+    store = store.underlying
     lock = _locks.get(store)
     if lock is None:
         lock = _locks[store] = asyncio.Lock()
@@ -494,7 +471,10 @@ async def set_node_status(
                 problem = InventoryProblem(field_name, f"not a valid {enum.__name__}: {value!r}")
                 raise InvalidReference(str(problem), [problem]) from None
     async with _lock(store):
-        rows = await store.write("MATCH (n:Node {key: $k}) SET n += $p RETURN n{.*} AS p", {"k": name, "p": patch})
+        if not await _exists(store, "Node", name):
+            raise NotFound(f"node {name!r} not found")
+        await store.write_atomically([("MATCH (n:Node {key: $k}) SET n += $p", {"k": name, "p": patch})])
+        rows = await store.read("MATCH (n:Node {key: $k}) RETURN n{.*} AS p", {"k": name})
     if not rows:
         raise NotFound(f"node {name!r} not found")
     return dict(rows[0]["p"])
@@ -544,7 +524,7 @@ async def delete_link(store: GraphStore, a: PortRef, b: PortRef) -> Link:
 __all__ = [
     "STATUS_FIELDS",
     "AlreadyExists",
-    "EditError",
+    "DomainError",
     "InUse",
     "InvalidReference",
     "NotFound",

@@ -19,6 +19,10 @@ PortName = Annotated[str, StringConstraints(min_length=1, max_length=128, patter
 """Port names may hold slashes (`Ethernet1/1`, `xe-0/0/1`); switch names may not, so `switch/port` stays unambiguous."""
 MacAddress = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$", to_lower=True)]
 Gbps = Annotated[float, Field(gt=0, le=100_000)]
+CREDENTIALS_REFERENCE = (
+    "The name of the device's credentials in the secrets file (`[name]` table) or the environment "
+    "(`METALGRAPH_SECRET_<NAME>_<FIELD>`); never a secret value. Unset when the driver needs none."
+)
 
 
 class Strict(BaseModel):
@@ -95,6 +99,7 @@ class Bmc(Strict):
 
     driver: Name
     address: str
+    credentials: Name | None = Field(default=None, description=CREDENTIALS_REFERENCE)
 
 
 class Gpu(Strict):
@@ -173,6 +178,7 @@ class Switch(Strict):
     model: str = ""
     mgmt_address: str = ""
     driver: Name = "sim"
+    credentials: Name | None = Field(default=None, description=CREDENTIALS_REFERENCE)
     pod: str = ""
     """The spine pod (block) a leaf or spine belongs to; empty for cores and OOB switches."""
     ports: tuple[Port, ...] = ()

@@ -61,6 +61,10 @@ OWNER_EDGES: dict[str, tuple[str, str, str]] = {
 }
 
 
+BMC_PROPS: tuple[str, ...] = ("bmc_driver", "bmc_address", "bmc_credentials")
+"""The node properties that hold its `Bmc`."""
+
+
 def nic_key(node: str, nic: str) -> str:
     return f"{node}/{nic}"
 
@@ -115,19 +119,37 @@ def to_records(inv: Inventory) -> Records:
     return rec
 
 
+def bmc_props(bmc: Bmc | None) -> Props:
+    """How a node's BMC is stored: flat `bmc_*` properties of the node (a reference, never a secret)."""
+    if bmc is None:
+        return {}
+    props = {"bmc_driver": bmc.driver, "bmc_address": bmc.address}
+    if bmc.credentials is not None:
+        props["bmc_credentials"] = bmc.credentials
+    return props
+
+
+def gpu_props(node: str, gpu: Gpu) -> Props:
+    """The stored properties of a GPU vertex (its key is the uuid)."""
+    return {"key": gpu.uuid, **_plain(gpu, set()), "node": node}
+
+
+def nic_props(node: str, nic: Nic) -> Props:
+    """The stored properties of a NIC vertex (its key is `node/nic`); the cable is an edge, not a property."""
+    return {"key": nic_key(node, nic.name), **_plain(nic, {"port"}), "node": node}
+
+
 def _node_records(rec: Records, node: Node, port_speed: dict[str, float]) -> None:
-    props = _plain(node, {"bmc", "gpus", "nics", "nvlinks", "pcie", "u"})
-    if node.bmc is not None:
-        props |= {"bmc_driver": node.bmc.driver, "bmc_address": node.bmc.address}
+    props = _plain(node, {"bmc", "gpus", "nics", "nvlinks", "pcie", "u"}) | bmc_props(node.bmc)
     rec.vertex("Node", node.name, props)
     rec.edge("HOLDS", ("Rack", node.rack), ("Node", node.name), {"u": node.u})
     uuid_of = {gpu.index: gpu.uuid for gpu in node.gpus}
     for gpu in node.gpus:
-        rec.vertex("GPU", gpu.uuid, {**_plain(gpu, set()), "node": node.name})
+        rec.vertex("GPU", gpu.uuid, gpu_props(node.name, gpu))
         rec.edge("HAS_GPU", ("Node", node.name), ("GPU", gpu.uuid))
     for nic in node.nics:
         key = nic_key(node.name, nic.name)
-        rec.vertex("NIC", key, {**_plain(nic, {"port"}), "node": node.name})
+        rec.vertex("NIC", key, nic_props(node.name, nic))
         rec.edge("HAS_NIC", ("Node", node.name), ("NIC", key))
         if nic.port is not None:
             pk = port_key(nic.port.switch, nic.port.port)
@@ -200,10 +222,12 @@ def from_records(rec: Records) -> Inventory:
         )
         bmc = None
         if "bmc_driver" in props:
-            bmc = Bmc(driver=props["bmc_driver"], address=props["bmc_address"])
+            bmc = Bmc(
+                driver=props["bmc_driver"], address=props["bmc_address"], credentials=props.get("bmc_credentials")
+            )
         nodes.append(
             Node(
-                **_fields(props, "bmc_driver", "bmc_address"),
+                **_fields(props, *BMC_PROPS),
                 u=rack_u.get(("Node", name)),
                 bmc=bmc,
                 gpus=tuple(gpus),

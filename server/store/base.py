@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from .cypher_text import check_returns_nothing
+
 Row = dict[str, Any]
 Statement = tuple[str, dict[str, Any]]
 StepDone = Callable[[int], None]
@@ -75,6 +77,11 @@ class GraphStore(ABC):
     def __init__(self) -> None:
         self.round_trips_total = 0
 
+    @property
+    def underlying(self) -> GraphStore:
+        """The store itself; a wrapper answers the store it wraps (so per-store locks are shared)."""
+        return self
+
     def _count_round_trip(self) -> None:
         self.round_trips_total += 1
         counter = _request_counter.get()
@@ -100,7 +107,21 @@ class GraphStore(ABC):
         return await self._write(query, params or {})
 
     async def write_atomically(self, statements: Sequence[Statement], step_done: StepDone | None = None) -> None:
-        """Run the statements in order as one unit: all of them or, where the store can roll back, none."""
+        """Run the statements in order as one unit: all of them or none.
+
+        Atomic statements return nothing: a statement with a top-level RETURN (or UNION) is refused
+        with ValueError before anything runs (a `RETURN` inside `CALL { }` is fine). A statement
+        whose MATCH finds nothing changes nothing and the later statements still run; a statement
+        that fails (a constraint violation, a division by zero) undoes all of them and raises.
+
+        On Neo4j this is one transaction, whatever its size. The embedded FalkorDB runs one query
+        atomically, so it joins a short list into one query (at most `ATOMIC_MAX_STATEMENTS`
+        statements with fewer than `BULK_ROWS` list rows, see falkordb_store). A bulk write beyond
+        that (an inventory import) runs there statement by statement, each atomic on its own, and
+        is NOT atomic as a whole: a failure leaves the statements before it applied.
+        """
+        for query, _params in statements:
+            check_returns_nothing(query)
         if statements:
             self._count_round_trip()
             await self._write_atomically(statements, step_done or _ignore)

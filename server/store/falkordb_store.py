@@ -1,8 +1,10 @@
 """The embedded store: FalkorDB in a child process, reached over a unix socket with its asyncio client.
 
-FalkorDB runs each query atomically, but cannot roll back a statement that already ran when a
-later one fails, so `write_atomically` is all-or-nothing only per statement here: callers
-validate everything before they write, and a change that must be atomic is one statement.
+FalkorDB runs each query atomically and undoes it when any part fails, but has no transaction
+across queries (and GRAPH.QUERY inside MULTI/EXEC trips an assertion in redis-server). So
+`write_atomically` joins a short list of statements into one query (see `cypher_text`), which
+is all-or-nothing; a bulk write (an inventory import) runs statement by statement with progress
+and is atomic only per statement: callers validate everything before they write.
 """
 
 from __future__ import annotations
@@ -24,13 +26,17 @@ from .base import (
     StoreQueryError,
     StoreUnavailable,
 )
+from .cypher_text import join_statements
 from .embedded_process import EmbeddedFalkorProcess
 from .falkordb_params import params_header
 from .falkordb_results import decode
 
+CONNECT_GRACE_S = 10.0
 GRAPH_NAME = "metalgraph"
 BULK_ROWS = 20_000
-"""A write of this many rows compacts the log afterwards (see embedded_process)."""
+"""A write of this many rows compacts the log afterwards (see embedded_process) and is not joined."""
+ATOMIC_MAX_STATEMENTS = 64
+"""The most statements `write_atomically` joins into one (atomic) query."""
 
 
 class FalkorStore(GraphStore):
@@ -58,7 +64,8 @@ class FalkorStore(GraphStore):
         """A large graph takes a while to load from the append-only file after a restart."""
         assert self._db is not None
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
+        started = loop.time()
+        deadline = started + timeout_s
         while True:
             try:
                 await self._db.connection.ping()
@@ -68,7 +75,10 @@ class FalkorStore(GraphStore):
                     raise StoreUnavailable(f"embedded FalkorDB still loading after {timeout_s:.0f} s") from None
                 await asyncio.sleep(0.2)
             except (redis.exceptions.ConnectionError, OSError) as e:
-                raise StoreUnavailable(f"embedded FalkorDB does not answer: {e}") from e
+                # The socket file appears at bind(), a moment before the server accepts on it.
+                if not self.process.running or loop.time() > started + CONNECT_GRACE_S:
+                    raise StoreUnavailable(f"embedded FalkorDB does not answer: {e}") from e
+                await asyncio.sleep(0.05)
 
     async def _ensure_schema(self) -> None:
         graph = self._graph
@@ -142,18 +152,27 @@ class FalkorStore(GraphStore):
             raise _translate(e) from e
 
     async def _write_atomically(self, statements: Sequence[Statement], step_done: StepDone) -> None:
-        # Statement by statement: FalkorDB cannot roll back, and running GRAPH.QUERY inside
-        # MULTI/EXEC trips an assertion in redis-server (`!server.in_exec`) under large batches.
-        rows = 0
+        rows = sum(_list_rows(params) for _query, params in statements)
+        if len(statements) <= ATOMIC_MAX_STATEMENTS and rows < BULK_ROWS:
+            query, params = join_statements(statements)
+            await self._run(query, params, read_only=False)
+            for index in range(len(statements)):
+                step_done(index)
+            return
+        # A bulk write, statement by statement: FalkorDB cannot roll back across queries, and
+        # GRAPH.QUERY inside MULTI/EXEC trips an assertion in redis-server (`!server.in_exec`).
         for index, (query, params) in enumerate(statements):
             await self._run(query, params, read_only=False)
-            rows += sum(len(v) for v in params.values() if isinstance(v, list))
             step_done(index)
         if rows >= BULK_ROWS:
             await self.compact_log()
 
     async def clear(self) -> None:
         await self.write("MATCH (n) DETACH DELETE n")
+
+
+def _list_rows(params: dict[str, Any]) -> int:
+    return sum(len(v) for v in params.values() if isinstance(v, list))
 
 
 async def _list_constraints(graph: Any) -> list[dict[str, Any]]:

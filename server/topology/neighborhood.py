@@ -25,6 +25,7 @@ from typing import Any
 
 from ..store.base import GraphStore
 from .paths import InvalidTopologyRequest, UnknownVertex, natural
+from .scope import EVERYTHING, Scope
 
 Props = dict[str, Any]
 VertexRef = tuple[str, str]  # (label, key)
@@ -69,7 +70,7 @@ def _label(label: str) -> str:
     return label
 
 
-async def find_vertex(store: GraphStore, key: str, label: str | None = None) -> Vertex:
+async def find_vertex(store: GraphStore, key: str, label: str | None = None, scope: Scope = EVERYTHING) -> Vertex:
     """The vertex with `key`, of `label` or else of the first label in SEARCH_ORDER that has one."""
     if label is not None and label not in SEARCH_ORDER:
         raise InvalidTopologyRequest(f"label must be one of {', '.join(SEARCH_ORDER)}; got {label!r}")
@@ -77,7 +78,7 @@ async def find_vertex(store: GraphStore, key: str, label: str | None = None) -> 
     query = " UNION ALL ".join(
         f"MATCH (n:{_label(lb)} {{key: $key}}) RETURN '{lb}' AS label, n.key AS key, n.name AS name" for lb in labels
     )
-    rows = await store.read(query, {"key": key})
+    rows = [row for row in await store.read(query, {"key": key}) if scope.sees(row["label"], row["key"])]
     if not rows:
         raise UnknownVertex(label or "vertex", key)
     row = min(rows, key=lambda r: SEARCH_ORDER.index(r["label"]))
@@ -102,14 +103,15 @@ def _level_query(frontier: dict[str, list[str]]) -> tuple[str, dict[str, Any]]:
 
 
 async def neighborhood(
-    store: GraphStore, name: str, depth: int = 1, limit: int = 500, label: str | None = None
+    store: GraphStore, name: str, depth: int = 1, limit: int = 500, label: str | None = None, scope: Scope = EVERYTHING
 ) -> Neighborhood:
-    """The vertices within `depth` (1..4) steps of the vertex keyed `name`, and the edges between them."""
+    """The vertices within `depth` (1..4) steps of the vertex keyed `name` that `scope` can see,
+    and the edges between them."""
     if not 1 <= depth <= MAX_DEPTH:
         raise InvalidTopologyRequest(f"depth must be between 1 and {MAX_DEPTH}; got {depth}")
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidTopologyRequest(f"limit must be between 1 and {MAX_LIMIT}; got {limit}")
-    center = await find_vertex(store, name, label)
+    center = await find_vertex(store, name, label, scope)
     seen: dict[VertexRef, Vertex] = {(center.label, center.key): center}
     edges: dict[tuple[str, VertexRef, VertexRef], Edge] = {}
     frontier: list[VertexRef] = [(center.label, center.key)]
@@ -129,6 +131,8 @@ async def neighborhood(
                 continue
             src: VertexRef = (row["src_label"], row["src"])
             dst: VertexRef = (str(row["labels"][0]), str(row["key"]))
+            if not scope.sees(*dst):
+                continue
             if dst not in seen and dst not in new:
                 new[dst] = Vertex(dst[0], dst[1], _name(row), level)
             source, target = (src, dst) if row["outgoing"] else (dst, src)

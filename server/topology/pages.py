@@ -11,6 +11,7 @@ from typing import Any
 
 from ..store.base import GraphStore
 from .reader import Props, _checked
+from .scope import Scope
 
 
 @dataclass
@@ -43,9 +44,13 @@ class Selection:
             self.params[name] = value
         return self
 
-    def _match(self, after: str | None = None) -> tuple[str, dict[str, Any]]:
+    def _match(self, scope: Scope, after: str | None = None) -> tuple[str, dict[str, Any]]:
         where = list(self.where)
         params = dict(self.params)
+        visible = scope.keys(self.label)
+        if visible is not None:
+            where.append("n.key IN $visible")
+            params["visible"] = sorted(visible)
         if after is not None:
             where.append("n.key > $after")
             params["after"] = after
@@ -53,9 +58,11 @@ class Selection:
         return f"{self.prefix}MATCH (n:{_checked(self.label)}){clause}", params
 
 
-async def fetch_page(store: GraphStore, sel: Selection, first: int, after: str | None) -> tuple[list[Props], bool]:
-    """Up to `first` vertices after the key `after`, and whether more follow."""
-    match, params = sel._match(after)
+async def fetch_page(
+    store: GraphStore, scope: Scope, sel: Selection, first: int, after: str | None
+) -> tuple[list[Props], bool]:
+    """Up to `first` vertices visible in `scope` after the key `after`, and whether more follow."""
+    match, params = sel._match(scope, after)
     items = await store.read_collected(
         f"{match} WITH n ORDER BY n.key LIMIT $limit", "n{.*}", {**params, "limit": first + 1}
     )
@@ -63,24 +70,37 @@ async def fetch_page(store: GraphStore, sel: Selection, first: int, after: str |
     return items[:first], len(items) > first
 
 
-async def count(store: GraphStore, sel: Selection) -> int:
-    match, params = sel._match()
+async def count(store: GraphStore, scope: Scope, sel: Selection) -> int:
+    match, params = sel._match(scope)
     rows = await store.read(f"{match} RETURN count(n) AS total", params)
     return int(rows[0]["total"]) if rows else 0
 
 
-async def fetch_links_page(store: GraphStore, first: int, after: str | None) -> tuple[list[Props], bool]:
-    """Switch-to-switch cables ordered by the key of their stored source port (a port has one cable)."""
-    where = "WHERE a.key > $after " if after is not None else ""
+def _link_filter(scope: Scope, after: str | None) -> tuple[str, dict[str, Any]]:
+    where, params = [], {}
+    if after is not None:
+        where.append("a.key > $after")
+        params["after"] = after
+    visible = scope.keys("Port")
+    if visible is not None:
+        where.append("a.key IN $visible AND b.key IN $visible")
+        params["visible"] = sorted(visible)
+    return (f"WHERE {' AND '.join(where)} " if where else ""), params
+
+
+async def fetch_links_page(store: GraphStore, scope: Scope, first: int, after: str | None) -> tuple[list[Props], bool]:
+    """Switch-to-switch cables (both ends visible) ordered by the key of their stored source port."""
+    where, params = _link_filter(scope, after)
     rows = await store.read(
         f"MATCH (a:Port)-[c:CABLED]->(b:Port) {where}"
         "RETURN a{.*} AS a, b{.*} AS b, c.speed_gbps AS speed ORDER BY a.key LIMIT $limit",
-        {"after": after, "limit": first + 1},
+        {**params, "limit": first + 1},
     )
     items = [{"key": row["a"]["key"], "a": dict(row["a"]), "b": dict(row["b"]), "speed": row["speed"]} for row in rows]
     return items[:first], len(items) > first
 
 
-async def count_links(store: GraphStore) -> int:
-    rows = await store.read("MATCH (:Port)-[c:CABLED]->(:Port) RETURN count(c) AS total")
+async def count_links(store: GraphStore, scope: Scope) -> int:
+    where, params = _link_filter(scope, None)
+    rows = await store.read(f"MATCH (a:Port)-[c:CABLED]->(b:Port) {where}RETURN count(c) AS total", params)
     return int(rows[0]["total"]) if rows else 0

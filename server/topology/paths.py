@@ -36,6 +36,7 @@ from typing import Any, Literal
 from ..inventory.model import NicRole
 from ..inventory.records import port_key
 from ..store.base import GraphStore
+from .scope import EVERYTHING, Scope
 
 Props = dict[str, Any]
 HopKind = Literal["node", "switch"]
@@ -171,17 +172,21 @@ def natural(name: str) -> tuple[Any, ...]:
 
 
 async def shortest_path(
-    store: GraphStore, from_node: str, to_node: str, role: NicRole | str = NicRole.BACKEND
+    store: GraphStore, from_node: str, to_node: str, role: NicRole | str = NicRole.BACKEND, scope: Scope = EVERYTHING
 ) -> NodePath:
-    """The path with the fewest cables from `from_node` to `to_node` over NICs of `role`."""
+    """The path with the fewest cables from `from_node` to `to_node` over NICs of `role`, through
+    switches and ports that `scope` can see only."""
     try:
         role_value = NicRole(role).value
     except ValueError as e:
         raise InvalidTopologyRequest(f"unknown NIC role {role!r}") from e
     if from_node == to_node:
         raise InvalidTopologyRequest(f"a path needs two different nodes; got {from_node!r} twice")
+    for name in (from_node, to_node):
+        if not scope.sees("Node", name):
+            raise UnknownVertex("Node", name)
     sources, targets = await _ends(store, from_node, to_node, role_value)
-    search = _Search(store, {e.switch for e in sources}, {e.switch for e in targets})
+    search = _Search(store, scope, {e.switch for e in sources}, {e.switch for e in targets})
     await search.run(from_node, to_node)
     return _choose(search, sources, targets)
 
@@ -209,8 +214,9 @@ async def _ends(store: GraphStore, a: str, b: str, role: str) -> tuple[list[_End
 class _Search:
     """Breadth-first search from both ends of the switch graph, one full level per round trip."""
 
-    def __init__(self, store: GraphStore, sources: set[str], targets: set[str]) -> None:
+    def __init__(self, store: GraphStore, scope: Scope, sources: set[str], targets: set[str]) -> None:
         self.store = store
+        self.scope = scope
         self.dist: tuple[dict[str, int], dict[str, int]] = ({s: 0 for s in sources}, {t: 0 for t in targets})
         self.frontier: tuple[set[str], set[str]] = (set(sources), set(targets))
         self.depth = [0, 0]
@@ -249,6 +255,8 @@ class _Search:
                 continue
             src, out, into = row["src"], row["egress"], row["ingress"]
             cable = _Cable(src, out, port_key(src, out), dst, into, port_key(dst, into), float(row["speed"]))
+            if not (self.scope.sees("Port", cable.a_port_key) and self.scope.sees("Port", cable.b_port_key)):
+                continue
             ident = (cable.a_port_key, cable.b_port_key)
             if ident[0] > ident[1]:
                 cable, ident = cable.reversed(), (ident[1], ident[0])

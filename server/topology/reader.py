@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..store.base import GraphStore
+from .scope import EVERYTHING, Scope
 
 Props = dict[str, Any]
 Direction = Literal["out", "in"]
@@ -33,6 +34,10 @@ _IDENT = frozenset(
         "CABLED",
         "NVLINK",
         "PCIE",
+        "Tenant",
+        "Cluster",
+        "OWNS",
+        "MEMBER",
     }
 )
 
@@ -69,23 +74,38 @@ class Related:
 
 
 class TopologyReader:
-    def __init__(self, store: GraphStore) -> None:
+    """Reads on behalf of one caller: whatever its `scope` does not include is never returned,
+    whichever way it is asked for (by key, by relation, in a page or a count)."""
+
+    def __init__(self, store: GraphStore, scope: Scope = EVERYTHING) -> None:
         self.store = store
+        self.scope = scope
 
     async def vertices(self, label: str, keys: Sequence[str]) -> list[Props | None]:
-        rows = await self.store.read_collected(
-            f"UNWIND $keys AS k MATCH (n:{_checked(label)} {{key: k}})", "n{.*}", {"keys": list(set(keys))}
+        wanted = self.scope.only_visible(label, set(keys))
+        rows = (
+            await self.store.read_collected(
+                f"UNWIND $keys AS k MATCH (n:{_checked(label)} {{key: k}})", "n{.*}", {"keys": wanted}
+            )
+            if wanted
+            else []
         )
         found = {row["key"]: row for row in rows}
         return [found.get(k) for k in keys]
 
     async def related(self, relation: Relation, keys: Sequence[str]) -> list[list[Related]]:
-        rows = await self.store.read_collected(
-            f"UNWIND $keys AS k MATCH {relation.pattern()}", "{k: k, p: b{.*}, e: r{.*}}", {"keys": list(set(keys))}
+        wanted = self.scope.only_visible(relation.label, set(keys))
+        rows = (
+            await self.store.read_collected(
+                f"UNWIND $keys AS k MATCH {relation.pattern()}", "{k: k, p: b{.*}, e: r{.*}}", {"keys": wanted}
+            )
+            if wanted
+            else []
         )
         grouped: dict[str, list[Related]] = defaultdict(list)
         for row in rows:
-            grouped[row["k"]].append(Related(dict(row["p"]), dict(row["e"])))
+            if self.scope.sees(relation.other, row["p"]["key"]):
+                grouped[row["k"]].append(Related(dict(row["p"]), dict(row["e"])))
         for items in grouped.values():
             items.sort(key=lambda item: (item.props.get("index", 0), item.props["key"]))
         return [grouped.get(k, []) for k in keys]

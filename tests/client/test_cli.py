@@ -360,7 +360,7 @@ def test_serve_query_and_clean_stop(tmp_path: Path, stop_signal: signal.Signals)
         assert client.execute_sync('{ node(name: "n1") { name } }') == {"node": {"name": "n1"}}
         with pytest.raises(ApiError) as caught:
             client.execute_sync("{ nodes(first: 100000) { totalCount } }")
-        assert caught.value.code == "LIMIT_EXCEEDED"
+        assert caught.value.code == "PAGE_SIZE_LIMIT"
         assert caught.value.path == ("nodes",)
         with pytest.raises(ConnectionFailed):
             MetalgraphClient(f"http://127.0.0.1:{_closed_port()}/graphql").execute_sync("{ __typename }")

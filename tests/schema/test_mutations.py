@@ -123,9 +123,16 @@ async def test_build_an_inventory_from_scratch_then_query_it_back(api: httpx.Asy
     assert (await plan_import(store, await export_inventory(store))).empty
 
 
-async def test_mutations_need_the_admin_token_and_write_nothing_without_it(api: httpx.AsyncClient) -> None:
+async def test_mutations_need_a_provider_admin_and_write_nothing_without_one(api: httpx.AsyncClient) -> None:
+    # Without credentials a loopback caller reads as provider-viewer: it may look, not change.
     body = await gql(api, 'mutation { createSite(site: {name: "x1"}) { name } }', token=False)
-    assert codes(body) == ["UNAUTHENTICATED"]
+    assert codes(body) == ["FORBIDDEN"]
+    response = await api.post(
+        "/graphql",
+        json={"query": 'mutation { createSite(site: {name: "x1"}) { name } }'},
+        headers={"Authorization": "Bearer not-a-token"},
+    )
+    assert codes(response.json()) == ["UNAUTHENTICATED"]
     assert ok(await gql(api, '{ site(name: "x1") { name } }'))["site"] is None
 
 

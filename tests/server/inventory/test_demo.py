@@ -258,7 +258,7 @@ def test_nodes_have_a_frontend_and_a_bmc_nic(tiny: Inventory) -> None:
     for node in tiny.nodes:
         roles = Counter(nic.role for nic in node.nics)
         assert roles == {"backend": 8, "frontend": 1, "bmc": 1}
-        assert node.bmc is not None and node.bmc.address == f"sim://bmc/{node.name}"
+        assert node.bmc is not None and node.bmc.address == f"sim://{node.name}"
         assert node.power_state == "off"
 
 

@@ -1,0 +1,188 @@
+"""Every mutation and every refused request goes to the audit log.
+
+A mutation's writes reach the store through `AuditingStore`, which commits each write together with
+its audit entry in one transaction; `AuditTrail` then records whatever did not write (a refusal, an
+error, a no-op) once the operation is over. Entries carry the root fields' arguments with secrets
+redacted, never the raw document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, get_operation_ast
+from graphql.execution.values import get_argument_values, get_variable_values
+from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
+
+from metalgraph.server.audit import AuditEvent, Outcome
+from metalgraph.server.store.base import GraphStore, Row, Statement, StepDone
+
+from .context import Context
+from .errors import Code
+
+REFUSALS: dict[str, Outcome] = {
+    Code.UNAUTHENTICATED.value: Outcome.DENIED,
+    Code.FORBIDDEN.value: Outcome.DENIED,
+    Code.RATE_LIMITED.value: Outcome.LIMITED,
+    Code.COST_LIMIT.value: Outcome.LIMITED,
+    Code.DEPTH_LIMIT.value: Outcome.LIMITED,
+    Code.ALIAS_LIMIT.value: Outcome.LIMITED,
+    Code.PAGE_SIZE_LIMIT.value: Outcome.LIMITED,
+    Code.INTROSPECTION_DISABLED.value: Outcome.DENIED,
+}
+"""Codes that make even a query worth an entry, and how the entry names them."""
+
+MUTATION_OUTCOMES: dict[str, Outcome] = {
+    **REFUSALS,
+    Code.NOT_FOUND.value: Outcome.NOT_FOUND,
+    Code.INVALID_INPUT.value: Outcome.INVALID,
+    Code.ALREADY_EXISTS.value: Outcome.INVALID,
+    Code.IN_USE.value: Outcome.INVALID,
+}
+
+
+class AuditingStore(GraphStore):
+    """The store as a mutation sees it: every atomic write is committed with its audit entry."""
+
+    def __init__(self, inner: GraphStore, context: Context, operation: str) -> None:
+        super().__init__()
+        self.inner = inner
+        self.context = context
+        self.operation = operation
+        self.kind = inner.kind
+        self.writes = 0
+
+    @property
+    def underlying(self) -> GraphStore:
+        return self.inner.underlying
+
+    async def _read(self, query: str, params: dict[str, Any]) -> list[Row]:
+        return await self.inner.read(query, params)
+
+    async def read_collected(self, match: str, row: str, params: dict[str, Any] | None = None) -> list[Row]:
+        return await self.inner.read_collected(match, row, params)
+
+    async def _write(self, query: str, params: dict[str, Any]) -> list[Row]:
+        raise RuntimeError("mutations write through write_atomically, so that each write is audited")
+
+    async def write_atomically(self, statements: Sequence[Statement], step_done: StepDone | None = None) -> None:
+        event = event_for(self.context, self.operation, Outcome.OK, "")
+        await self.context.services.audit.record(event, list(statements))
+        self.writes += 1
+
+    async def _write_atomically(self, statements: Sequence[Statement], step_done: StepDone) -> None:
+        raise NotImplementedError  # write_atomically is overridden
+
+    async def start(self) -> None:
+        raise RuntimeError("a mutation cannot start the store")
+
+    async def close(self) -> None:
+        raise RuntimeError("a mutation cannot close the store")
+
+    async def ping(self) -> None:
+        await self.inner.ping()
+
+    async def clear(self) -> None:
+        raise RuntimeError("a mutation cannot clear the store")
+
+
+def event_for(context: Context, operation: str, outcome: Outcome, detail: str) -> AuditEvent:
+    principal = context.principal
+    variables = getattr(context, "audit_arguments", {})
+    tenant = principal.tenant if principal and principal.tenant else _tenant_argument(variables)
+    return AuditEvent(
+        actor=principal.subject if principal else f"anonymous@{context.client or 'unknown'}",
+        role=principal.role.value if principal else "",
+        tenant=tenant,
+        operation=operation,
+        variables=variables,
+        outcome=outcome,
+        detail=detail[:500],
+    )
+
+
+def _tenant_argument(arguments: dict[str, Any]) -> str | None:
+    """The tenant a provider acted on, so that tenant's admins see it in their log."""
+    for args in arguments.values():
+        if isinstance(args, dict) and isinstance(args.get("tenant"), str):
+            return args["tenant"]
+    return None
+
+
+def _root_arguments(execution_context: Any) -> tuple[str, dict[str, Any]]:
+    """The operation's root fields and their arguments (variables resolved), for the entry."""
+    document = execution_context.graphql_document
+    if document is None:
+        return "", {}
+    operation = get_operation_ast(document, execution_context.operation_name)
+    if not isinstance(operation, OperationDefinitionNode):
+        return "", {}
+    schema = execution_context.schema._schema
+    root = schema.get_root_type(operation.operation)
+    variables = get_variable_values(schema, operation.variable_definitions or (), execution_context.variables or {})
+    names, arguments = [], {}
+    for selection in operation.selection_set.selections:
+        if not isinstance(selection, FieldNode):
+            continue
+        name = selection.name.value
+        names.append(name)
+        definition = root.fields.get(name) if root is not None else None
+        if definition is None:
+            continue
+        try:
+            if isinstance(variables, list):  # variables that do not coerce: the request fails anyway
+                raise GraphQLError("invalid variables")
+            values = get_argument_values(definition, selection, variables)
+        except GraphQLError:
+            values = {"invalid arguments": True}
+        arguments[selection.alias.value if selection.alias else name] = values
+    return ",".join(dict.fromkeys(names)), arguments
+
+
+def _is_mutation(execution_context: Any) -> bool:
+    if execution_context.graphql_document is None:
+        return False
+    try:
+        return execution_context.operation_type == OperationType.MUTATION
+    except Exception:  # an operation name the document does not define: nothing runs
+        return False
+
+
+def _codes(result: Any) -> list[tuple[str, str]]:
+    errors = (result.errors if result is not None else None) or []
+    return [(str((e.extensions or {}).get("code", "")), e.message) for e in errors]
+
+
+class AuditTrail(SchemaExtension):
+    """Records refusals of any operation, and the outcome of every mutation."""
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        context: Context = ctx.context
+        operation, arguments = _root_arguments(ctx)
+        context.audit_arguments = arguments  # type: ignore[attr-defined]
+        context.audit_operation = operation  # type: ignore[attr-defined]
+        if _is_mutation(ctx):
+            context.store = AuditingStore(context.store, context, operation)
+        yield
+
+    async def on_operation(self) -> Any:  # type: ignore[override]
+        yield
+        ctx = self.execution_context
+        context: Context = ctx.context
+        is_mutation = _is_mutation(ctx)
+        wrote = isinstance(context.store, AuditingStore) and context.store.writes > 0
+        outcomes = MUTATION_OUTCOMES if is_mutation else REFUSALS
+        codes = _codes(ctx.result)
+        refusal = next(((code, message) for code, message in codes if code in outcomes), None)
+        if refusal is None and codes and is_mutation:
+            refusal = next(iter(codes))
+        operation = getattr(context, "audit_operation", "") or (ctx.operation_name or "")
+        if refusal is not None:
+            code, message = refusal
+            outcome = outcomes.get(code, Outcome.ERROR)
+            await context.services.audit.record(event_for(context, operation, outcome, f"{code}: {message}"))
+        elif is_mutation and not wrote:
+            await context.services.audit.record(event_for(context, operation, Outcome.OK, "no change"))

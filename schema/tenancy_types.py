@@ -1,0 +1,114 @@
+"""GraphQL types of tenancy: the caller, tenants, clusters and API tokens."""
+
+from __future__ import annotations
+
+import strawberry
+
+from metalgraph.server.auth import principal as auth
+from metalgraph.server.auth.tokens import TokenRecord
+from metalgraph.server.topology.reader import Props, Relation
+
+from .types import Ctx, Node, Wrapped, _many
+
+Role = strawberry.enum(auth.Role)
+
+
+@strawberry.type(description="A tenant of the cloud: it owns clusters, and its members hold tokens.")
+class Tenant(Wrapped):
+    name: str
+    display_name: str
+    created_at: str
+
+    def __init__(self, props: Props) -> None:
+        self._p = props
+        self.name = props["name"]
+        self.display_name = props.get("display_name", "")
+        self.created_at = props.get("created_at", "")
+
+    @strawberry.field(description="Contact e-mail (personal data): providers and the tenant's admins only.")
+    def contact_email(self, info: Ctx) -> str | None:
+        principal = info.context.principal
+        if principal is None or principal.role is auth.Role.TENANT_MEMBER:
+            return None
+        return self._p.get("contact_email") or None
+
+    @strawberry.field
+    async def clusters(self, info: Ctx) -> list[Cluster]:
+        return [Cluster(r.props) for r in await _many(info, Relation("Tenant", "OWNS", "Cluster"), self.key)]
+
+
+@strawberry.type(description="A set of nodes a tenant owns, isolated in its own VLAN.")
+class Cluster(Wrapped):
+    name: str
+    state: str
+    description: str
+    created_at: str
+    vlan: int | None = strawberry.field(description="The cluster's own VLAN on the switches.")
+
+    def __init__(self, props: Props) -> None:
+        self._p = props
+        self.name = props["name"]
+        self.state = props.get("state", "")
+        self.description = props.get("description", "")
+        self.created_at = props.get("created_at", "")
+        self.vlan = props.get("vlan")
+
+    @strawberry.field
+    async def tenant(self, info: Ctx) -> Tenant | None:
+        props = await info.context.loaders.vertex("Tenant").load(self._p["tenant"])
+        return Tenant(props) if props else None
+
+    @strawberry.field(description="The nodes in the cluster, in name order.")
+    async def nodes(self, info: Ctx) -> list[Node]:
+        members = await _many(info, Relation("Cluster", "MEMBER", "Node"), self.key)
+        return [Node(r.props) for r in sorted(members, key=lambda r: r.props["key"])]
+
+
+@strawberry.type(description="An API token's record; the secret itself is shown once, at creation.")
+class ApiToken:
+    id: str
+    tenant: str | None
+    role: Role  # type: ignore[valid-type]
+    description: str
+    created_at: str
+    created_by: str
+    expires_at: str | None
+    revoked_at: str | None
+    active: bool
+
+    @classmethod
+    def of(cls, record: TokenRecord) -> ApiToken:
+        return cls(
+            id=record.id,
+            tenant=record.tenant,
+            role=record.role,
+            description=record.description,
+            created_at=record.created_at,
+            created_by=record.created_by,
+            expires_at=record.expires_at,
+            revoked_at=record.revoked_at,
+            active=record.active,
+        )
+
+
+@strawberry.type(description="A new token: `token` is the secret, shown this once and never stored.")
+class IssuedApiToken:
+    token: str
+    api_token: ApiToken
+
+
+@strawberry.type(description="Who the server thinks you are.")
+class Viewer:
+    subject: str
+    role: Role  # type: ignore[valid-type]
+    method: str
+    tenant_name: str | None = strawberry.field(description="Your tenant; null for provider roles.")
+
+
+@strawberry.type(description="Free capacity of the pool in one topology domain: counts only, never node names.")
+class CapacityBucket:
+    site: str
+    pod: str = strawberry.field(description="The spine pod (block); empty outside pods.")
+    gpu_model: str
+    free_nodes: int
+    free_gpus: int

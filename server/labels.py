@@ -1,0 +1,9 @@
+"""Every vertex label whose `key` is unique; the stores create a constraint for each at start."""
+
+from __future__ import annotations
+
+from .inventory.records import VERTEX_LABELS
+
+TENANCY_LABELS: tuple[str, ...] = ("Tenant", "Cluster", "ApiToken")
+AUDIT_LABELS: tuple[str, ...] = ("AuditEntry", "AuditHead")
+KEYED_LABELS: tuple[str, ...] = VERTEX_LABELS + TENANCY_LABELS + AUDIT_LABELS

@@ -1,0 +1,94 @@
+"""What a caller may see: the one definition of tenant visibility.
+
+A provider sees everything. A tenant sees its tenant, its clusters, the nodes in them (with their
+GPUs, NICs and racks, and the racks' sites), the switch ports those NICs are cabled to, the
+switches holding those ports, and the uplinks above them: cables from a switch to a switch of a
+higher tier (leaf -> spine -> core), which is where the traffic between its nodes flows.
+Nothing else: another tenant's nodes, the ports they use, their clusters and VLANs stay unseen,
+even on a shared leaf switch.
+
+Every read of the API goes through a `Scope` (see `topology.reader.TopologyReader`), so a new
+field inherits these rules instead of having to remember them.
+"""
+
+from __future__ import annotations
+
+from ..store.base import GraphStore
+from ..topology.scope import Scope
+
+TIERS = {"leaf": 0, "oob": 0, "spine": 1, "core": 2}
+"""Switch roles by height in the fabric; uplinks go from a lower tier to a higher one."""
+
+
+_OWNED = """
+MATCH (t:Tenant {key: $tenant})
+OPTIONAL MATCH (t)-[:OWNS]->(c:Cluster)
+OPTIONAL MATCH (c)-[:MEMBER]->(n:Node)
+RETURN collect(DISTINCT c.key) AS clusters, collect(DISTINCT n.key) AS nodes
+"""
+
+_HARDWARE = """
+UNWIND $nodes AS k MATCH (n:Node {key: k})
+RETURN [(n)-[:HAS_GPU]->(g:GPU) | g.key] AS gpus,
+       [(n)-[:HAS_NIC]->(x:NIC) | x.key] AS nics,
+       [(n)-[:HAS_NIC]->(:NIC)-[:CABLED]->(p:Port) | p.key] AS ports,
+       [(n)<-[:HOLDS]-(r:Rack) | r.key] AS racks
+"""
+
+_SWITCHES_AND_SITES = """
+UNWIND $ports AS k MATCH (s:Switch)-[:HAS_PORT]->(:Port {key: k})
+WITH collect(DISTINCT s.key) AS switches
+UNWIND (CASE WHEN size($racks) = 0 THEN [null] ELSE $racks END) AS r
+OPTIONAL MATCH (site:Site)-[:HAS_RACK]->(:Rack {key: r})
+RETURN switches, collect(DISTINCT site.key) AS sites
+"""
+
+_UPLINKS = """
+UNWIND $switches AS k MATCH (s:Switch {key: k})-[:HAS_PORT]->(p:Port)-[:CABLED]-(q:Port)<-[:HAS_PORT]-(u:Switch)
+RETURN s.role AS from_role, p.key AS port, q.key AS peer_port, u.key AS peer, u.role AS peer_role
+"""
+
+
+async def tenant_scope(store: GraphStore, tenant: str) -> Scope:
+    """What `tenant` may see; a handful of round trips however large its clusters are."""
+    owned = await store.read(_OWNED, {"tenant": tenant})
+    if not owned:
+        return Scope({}, tenant)
+    clusters, nodes = owned[0]["clusters"], owned[0]["nodes"]
+    seen: dict[str, set[str]] = {
+        "Tenant": {tenant},
+        "Cluster": set(clusters),
+        "Node": set(nodes),
+        "GPU": set(),
+        "NIC": set(),
+        "Port": set(),
+        "Rack": set(),
+        "Switch": set(),
+        "Site": set(),
+    }
+    if nodes:
+        for row in await store.read(_HARDWARE, {"nodes": nodes}):
+            seen["GPU"].update(row["gpus"])
+            seen["NIC"].update(row["nics"])
+            seen["Port"].update(row["ports"])
+            seen["Rack"].update(row["racks"])
+        rows = await store.read(_SWITCHES_AND_SITES, {"ports": sorted(seen["Port"]), "racks": sorted(seen["Rack"])})
+        seen["Switch"].update(rows[0]["switches"] if rows else [])
+        seen["Site"].update(rows[0]["sites"] if rows else [])
+        await _add_uplinks(store, seen)
+    return Scope({label: frozenset(keys) for label, keys in seen.items()}, tenant)
+
+
+async def _add_uplinks(store: GraphStore, seen: dict[str, set[str]]) -> None:
+    frontier = set(seen["Switch"])
+    for _ in range(len(set(TIERS.values()))):
+        if not frontier:
+            return
+        rows = await store.read(_UPLINKS, {"switches": sorted(frontier)})
+        frontier = set()
+        for row in rows:
+            if TIERS.get(row["peer_role"], 0) > TIERS.get(row["from_role"], 0):
+                seen["Port"].update((row["port"], row["peer_port"]))
+                if row["peer"] not in seen["Switch"]:
+                    seen["Switch"].add(row["peer"])
+                    frontier.add(row["peer"])
