@@ -25,8 +25,8 @@ from .types import (
     CleaningJob,
     CleaningMethod,
     DeviceConfig,
-    Health,
     HardwareInventory,
+    Health,
     LldpNeighbour,
     PortCounters,
     PortInfo,
@@ -36,7 +36,7 @@ from .types import (
 )
 
 
-class Driver(ABC):
+class Driver(ABC):  # noqa: B024 - abstract through its subclasses; holds the shared lifecycle
     name: ClassVar[str] = "abstract"
     """The registered name (the entry-point name)."""
 
@@ -53,7 +53,9 @@ class Driver(ABC):
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.close()
 
 

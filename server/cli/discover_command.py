@@ -16,7 +16,6 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from metalgraph.client.cli import fail
@@ -63,23 +62,14 @@ async def _discover(
         return error.message
 
 
-def _failures_table(result: DiscoveryResult) -> Table:
-    table = Table(title="devices not read")
-    for column in ("kind", "name", "address", "error", "message"):
-        table.add_column(column)
-    for f in result.observations.failures:
-        table.add_row(f.kind, f.name, f.address, Text(f.error, style="red"), f.message)
-    return table
-
-
 def _report(result: DiscoveryResult, max_lines: int) -> None:
     changes = result.proposal.changes
     out.print(
         f"read {result.read} of {result.observations.devices} devices"
         + (f" ({len(result.skipped)} without an address skipped)" if result.skipped else "")
     )
-    if result.observations.failures:
-        out.print(_failures_table(result))
+    for f in result.observations.failures:
+        out.print(Text(f"not read: {f.kind} {f.name} at {f.address}: ", style="red") + Text(f"{f.error}: {f.message}"))
     for note in result.proposal.notes[:max_lines]:
         out.print(Text(f"note: {note}", style="dim"))
     if changes.empty:
@@ -129,7 +119,7 @@ def discover_command(
             sim_drift=sim_drift,
         ),
     )
-    if isinstance(result, str):
+    if not isinstance(result, DiscoveryResult):
         fail(result, EXIT_BAD_INPUT)
     if as_json:
         sys.stdout.write(json.dumps(result.as_dict(max_lines), indent=2) + "\n")

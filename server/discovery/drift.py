@@ -104,9 +104,9 @@ async def link_drift(store: GraphStore, pending: Proposal | None = None) -> Link
 def compute_drift(g: _Graph) -> LinkDrift:
     at_port: dict[str, list[VertexId]] = defaultdict(list)  # port key -> what it hears
     seen_on: dict[VertexId, list[str]] = defaultdict(list)  # vertex -> ports it is heard on
-    for link in g.observed.values():
-        at_port[link.port].append(link.source)
-        seen_on[link.source].append(link.port)
+    for heard in g.observed.values():
+        at_port[heard.port].append(heard.source)
+        seen_on[heard.source].append(heard.port)
     meant: dict[VertexId, list[VertexId]] = defaultdict(list)
     for a, b in (tuple(sorted(link)) for link in g.intended):
         meant[a].append(b)
@@ -114,15 +114,15 @@ def compute_drift(g: _Graph) -> LinkDrift:
     rails = _Rails(g, meant, at_port)
     drift = LinkDrift(scanned=dict(g.scanned))
     drift.unscanned = sorted({switch_of(v[1]) for link in g.intended for v in link if v[0] == "Port"} - set(g.scanned))
-    for link in sorted(g.intended, key=sorted):
-        ports = sorted(v[1] for v in link if v[0] == "Port" and switch_of(v[1]) in g.scanned)
-        if ports and link not in g.observed:
+    for cable in sorted(g.intended, key=sorted):
+        ports = sorted(v[1] for v in cable if v[0] == "Port" and switch_of(v[1]) in g.scanned)
+        if ports and cable not in g.observed:
             port = ports[0]
-            others = sorted(link - {("Port", port)})
+            others = sorted(cable - {("Port", port)})
             source = others[0] if others else ("Port", port)
             drift.items.append(DriftItem(MISSING, source, port, _missing_reason(source, port, at_port, seen_on)))
-    for link, seen in sorted(g.observed.items(), key=lambda item: item[1]):
-        if link not in g.intended:
+    for ends, seen in sorted(g.observed.items(), key=lambda item: item[1]):
+        if ends not in g.intended:
             reason = _unexpected_reason(seen, meant)
             drift.items.append(DriftItem(UNEXPECTED, seen.source, seen.port, reason, seen.seen_at))
         rail = g.rails.get(seen.source[1]) if seen.source[0] == "NIC" else None

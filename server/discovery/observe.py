@@ -110,9 +110,9 @@ async def observe(
         if result.error is not None:
             found.failures.append(_failure(ref, result.error, result.attempts))
         elif ref.kind == "bmc":
-            found.nodes.append(NodeObservation(ref.name, ref.address, result.value))
+            found.nodes.append(NodeObservation(ref.name, ref.address, result.unwrap()))
         else:
-            found.switches.append(SwitchObservation(ref.name, ref.address, tuple(result.value)))
+            found.switches.append(SwitchObservation(ref.name, ref.address, tuple(result.unwrap())))
     return found
 
 

@@ -125,9 +125,9 @@ def resolve(neighbour: LldpNeighbour, index: _Index) -> VertexId | None:
                 return ("NIC", key)
     for value in (neighbour.port_id, neighbour.chassis_id):
         if _MAC.match(value):
-            key = index.nic_by_mac.get(value.lower().replace("-", ":"))
-            if key is not None:
-                return ("NIC", key)
+            nic = index.nic_by_mac.get(value.lower().replace("-", ":"))
+            if nic is not None:
+                return ("NIC", nic)
     return None
 
 

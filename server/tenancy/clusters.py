@@ -84,17 +84,24 @@ async def delete_cluster(store: GraphStore, tenant: str, name: str) -> None:
     )
 
 
+_LOCK_NODES = "UNWIND $nodes AS k MATCH (n:Node {key: k}) SET n.assigning = true"
+
 _GUARDED_ASSIGN = """
-MATCH (c:Cluster {key: $key})
 UNWIND $nodes AS k
-MATCH (n:Node {key: k}) WHERE n.state = 'available' AND NOT (n)<-[:MEMBER]-(:Cluster)
-WITH c, collect(n) AS free
-WITH c, free, 1 / CASE WHEN size(free) = size($nodes) THEN 1 ELSE 0 END AS all_still_free
+MATCH (n:Node {key: k})
+WHERE n.state = 'available' AND NOT (n)<-[:MEMBER]-(:Cluster)
+WITH collect(n) AS free
+WITH free, 1 / CASE WHEN size(free) = size($nodes) THEN 1 ELSE 0 END AS all_still_free
+MATCH (c:Cluster {key: $key})
 UNWIND free AS n
 CREATE (c)-[:MEMBER]->(n)
 SET n.state = 'allocated'
+REMOVE n.assigning
 """
-"""The check and the write in one statement: a node taken meanwhile fails the whole transaction."""
+"""The check and the write in one statement, after `_LOCK_NODES` in the same transaction: Neo4j reads
+without locks, so writing to each node first makes the check see any assignment committed meanwhile
+(a separate statement, so the planner cannot move the check before the lock). A node taken meanwhile
+fails the whole transaction."""
 
 
 async def assign_nodes(store: GraphStore, tenant: str, name: str, nodes: Sequence[str]) -> None:
@@ -116,7 +123,9 @@ async def assign_nodes(store: GraphStore, tenant: str, name: str, nodes: Sequenc
     if busy:
         raise InUse(f"node(s) not available: {', '.join(sorted(busy)[:5])}")
     try:
-        await store.write_atomically([(_GUARDED_ASSIGN, {"key": cluster_key(tenant, name), "nodes": wanted})])
+        await store.write_atomically(
+            [(_LOCK_NODES, {"nodes": wanted}), (_GUARDED_ASSIGN, {"key": cluster_key(tenant, name), "nodes": wanted})]
+        )
     except Exception as e:
         if "by zero" in str(e).lower():
             raise InUse("a node was taken by another request meanwhile; nothing was assigned") from None

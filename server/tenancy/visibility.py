@@ -24,7 +24,7 @@ _OWNED = """
 MATCH (t:Tenant {key: $tenant})
 OPTIONAL MATCH (t)-[:OWNS]->(c:Cluster)
 OPTIONAL MATCH (c)-[:MEMBER]->(n:Node)
-RETURN collect(DISTINCT c.key) AS clusters, collect(DISTINCT n.key) AS nodes
+RETURN t.key AS tenant, collect(DISTINCT c.key) AS clusters, collect(DISTINCT n.key) AS nodes
 """
 
 _HARDWARE = """

@@ -148,7 +148,10 @@ async def test_paging_and_filters(api: httpx.AsyncClient, store: GraphStore, fab
         ("{ node { name } }", "GRAPHQL_VALIDATION_FAILED"),
         ("{ " + " ".join(f"a{i}: sites {{ totalCount }}" for i in range(40)) + " }", "ALIAS_LIMIT"),
         ('{ node(name: "n1") { ' + "gpus { node { " * 8 + "name" + " } }" * 8 + " } }", "DEPTH_LIMIT"),
-        ("{ nodes(first: 1000) { edges { node { nics { port { switch { ports { name speedGbps } } } } } } } }", "COST_LIMIT"),
+        (
+            "{ nodes(first: 1000) { edges { node { nics { port { switch { ports { name speedGbps } } } } } } } }",
+            "COST_LIMIT",
+        ),
     ],
     ids=[
         "page-too-big",

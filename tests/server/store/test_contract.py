@@ -37,14 +37,12 @@ async def test_atomic_writes_apply_in_order(store: GraphStore) -> None:
     assert rows == [{"n": "n1", "g": "g1"}]
 
 
-async def test_a_failed_atomic_write_rolls_back_where_the_store_can(store: GraphStore) -> None:
+async def test_a_failed_atomic_write_rolls_back(store: GraphStore) -> None:
     await store.write("CREATE (:Node {key: 'taken'})")
     with pytest.raises(ConstraintViolation):
         await store.write_atomically([("CREATE (:GPU {key: 'g-new'})", {}), ("CREATE (:Node {key: 'taken'})", {})])
     left = (await store.read("MATCH (g:GPU) RETURN count(g) AS c"))[0]["c"]
-    # Neo4j rolls the whole transaction back; FalkorDB cannot undo a statement that already ran,
-    # which is why the domain validates everything before it writes.
-    assert left == (0 if store.kind == "neo4j" else 1)
+    assert left == 0
 
 
 async def test_a_bad_query_is_a_typed_error(store: GraphStore) -> None:
