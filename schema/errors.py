@@ -11,6 +11,7 @@ from typing import Any
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from metalgraph.server.audit import redact_text
 from metalgraph.server.inventory.references import InvalidInventory
 from metalgraph.server.store.base import ConstraintViolation, StoreUnavailable
 
@@ -72,9 +73,10 @@ def _classify(error: GraphQLError) -> tuple[Code, str, dict[str, Any]]:
             return Code(code), error.message, {}
         return Code.INVALID_INPUT, error.message, {}  # a variable that does not coerce
     if original is None:
-        code = (error.extensions or {}).get("code")
+        extensions = dict(error.extensions or {})
+        code = extensions.pop("code", None)
         if code:
-            return Code(code), error.message, {}
+            return Code(code), error.message, extensions
         if error.message.startswith("Syntax Error"):
             return Code.GRAPHQL_PARSE_FAILED, error.message, {}
         if _DEPTH.search(error.message):
@@ -89,7 +91,7 @@ def _classify(error: GraphQLError) -> tuple[Code, str, dict[str, Any]]:
 def with_code(error: GraphQLError) -> GraphQLError:
     code, message, details = _classify(error)
     return GraphQLError(
-        message,
+        redact_text(message),  # a message may quote input, and input may hold a token
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,

@@ -149,6 +149,6 @@ def parse_duration(text: str) -> timedelta:
     """`30d`, `12h`, `45m`, `90s` or `2w`."""
     match = re.fullmatch(r"\s*(\d+)\s*([smhdw])\s*", text)
     if match is None or int(match.group(1)) == 0:
-        raise ValueError(f"not a duration: {text!r} (use e.g. 30d, 12h, 2w)")
+        raise ValueError("not a duration: use a whole number and a unit, e.g. 30d, 12h, 2w")
     amount, unit = int(match.group(1)), match.group(2)
     return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[unit]: amount})

@@ -70,8 +70,8 @@ async def load_observed(store: GraphStore, switches: Sequence[str] | None = None
 
 
 async def load_scans(store: GraphStore) -> dict[str, str]:
-    """When each switch's LLDP table was last read into the graph: switch -> seen_at."""
-    rows = await store.read_collected(f"MATCH (x:{SCAN})", "{k: x.key, t: x.seen_at}")
+    """When each switch of the graph had its LLDP table last read into it: switch -> seen_at."""
+    rows = await store.read_collected(f"MATCH (x:{SCAN}) MATCH (s:Switch {{key: x.key}})", "{k: x.key, t: x.seen_at}")
     return {r["k"]: r["t"] for r in rows}
 
 

@@ -24,7 +24,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from graphql import GraphQLError, IntValueNode, StringValueNode, parse, visit
+from graphql import (
+    GraphQLError,
+    GraphQLSchema,
+    IntValueNode,
+    StringValueNode,
+    build_client_schema,
+    get_introspection_query,
+    parse,
+    visit,
+)
 from graphql.language import Visitor
 
 from conftest import ADMIN_TOKEN, make_settings
@@ -139,7 +148,9 @@ def world_inventory(*, trunk_uplinks: bool = False) -> model.Inventory:
         )
     for spine in SPINES:
         ports = tuple(uplink(f"swp{i + 1}", i + 1, behind[leaf]) for i, leaf in enumerate(LEAVES))
-        switches.append(model.Switch(name=spine, rack="rack-net", role=model.SwitchRole.SPINE, pod="pod-1", ports=ports))
+        switches.append(
+            model.Switch(name=spine, rack="rack-net", role=model.SwitchRole.SPINE, pod="pod-1", ports=ports)
+        )
     links = tuple(
         model.Link(
             a=model.PortRef(switch=leaf, port=f"up{s + 1}"),
@@ -156,7 +167,9 @@ def world_inventory(*, trunk_uplinks: bool = False) -> model.Inventory:
     )
     return model.Inventory(
         sites=(model.Site(name=SITE, region="us-east", country="US", jurisdiction="US", certifications=("HIPAA",)),),
-        racks=tuple(model.Rack(name=r, site=SITE, row="A") for r in ("rack-net", "rack-acme", "rack-bravo", "rack-free")),
+        racks=tuple(
+            model.Rack(name=r, site=SITE, row="A") for r in ("rack-net", "rack-acme", "rack-bravo", "rack-free")
+        ),
         switches=tuple(switches),
         nodes=nodes,
         links=links,
@@ -278,15 +291,20 @@ class Cursor:
         return base64.urlsafe_b64encode(f"key:{self.key}".encode()).decode()
 
 
+_TOKEN_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+
+
 def ghost_token_id(token_id: str) -> str:
-    """A token id of the same shape that no token has (ids are 16 characters of [a-z2-7])."""
-    return "".join("2" if c != "2" else "3" for c in token_id)
+    """A token id of the same shape (16 characters of [a-z2-7]) that no token has: every character shifted."""
+    return "".join(_TOKEN_ALPHABET[(_TOKEN_ALPHABET.index(c) + 1) % 32] for c in token_id)
 
 
 def ghost_text(text: str, token_ids: Iterable[str]) -> str:
     for token_id in token_ids:
         text = text.replace(token_id, ghost_token_id(token_id))
-    return re.sub(MARKER, lambda m: "".join(g.upper() if c.isupper() else g for c, g in zip(m[0], GHOST)), text, flags=re.I)
+    return re.sub(
+        MARKER, lambda m: "".join(g.upper() if c.isupper() else g for c, g in zip(m[0], GHOST)), text, flags=re.I
+    )
 
 
 def ghost(value: Any, token_ids: Iterable[str]) -> Any:
@@ -449,7 +467,6 @@ class World:
                 "after": [Cursor("acme-n1"), Cursor(f"{SHARED_LEAF}/eth-acme-1")],
                 "mac": [sorted(a_macs())[0]],
                 "nic": [A_NIC],
-                "cluster_name": list(A_CLUSTERS),
             },
             fallback_string="acme-corp",
         )
@@ -462,14 +479,22 @@ class World:
                 "Node": [{"name": n} for n in B_NODES],
                 "Gpu": [{"uuid": f"GPU-{B_NODES[0]}-0"}],
                 "Nic": [{"node": n, "name": B_NIC} for n in B_NODES],
-                "Port": [{"switch": s, "name": p} for s, p in B_PORTS.values()] + [{"switch": SHARED_LEAF, "name": "up1"}],
+                "Port": [{"switch": s, "name": p} for s, p in B_PORTS.values()]
+                + [{"switch": SHARED_LEAF, "name": "up1"}],
                 "Switch": [{"name": SHARED_LEAF}, {"name": SPINES[0]}],
                 "Rack": [{"name": "rack-bravo"}],
                 "Site": [{"name": SITE}],
                 "Path": [{"fromNode": "bravo-n1", "toNode": "bravo-n2"}],
                 "Neighborhood": [
                     {"name": key, "depth": 4}
-                    for key in (SHARED_LEAF, "bravo-n1", SPINES[0], SITE, f"{SHARED_LEAF}/up1", f"{SHARED_LEAF}/eth-bravo-1")
+                    for key in (
+                        SHARED_LEAF,
+                        "bravo-n1",
+                        SPINES[0],
+                        SITE,
+                        f"{SHARED_LEAF}/up1",
+                        f"{SHARED_LEAF}/eth-bravo-1",
+                    )
                 ],
                 "ApiToken": [{"tenant": B_TENANT}],
             },
@@ -546,7 +571,7 @@ async def _setup(world: World) -> None:
     # A's own activity: audit entries of A, and a token A made and revoked.
     await mutate(
         "a_admin",
-        "mutation { updateCluster(name: \"acme-train\", description: \"acme secret project\") { name } }",
+        'mutation { updateCluster(name: "acme-train", description: "acme secret project") { name } }',
     )
     await token("a_admin", "a_ci", "TENANT_MEMBER", None, "acme-ci")
     await mutate("a_admin", "mutation($id: ID!) { revokeApiToken(id: $id) { id } }", id=world.tokens["a_ci"].id)
@@ -582,6 +607,11 @@ async def open_world(
         world = World(client, store, trunk_uplinks=trunk_uplinks)
         await _setup(world)
         yield world
+
+
+async def introspected_schema(world: World) -> GraphQLSchema:
+    """The schema as a client learns it: by introspection (with the provider's token; tenants may not)."""
+    return build_client_schema(await world.ok("admin", get_introspection_query(descriptions=False)))  # type: ignore[arg-type]
 
 
 def error_codes(body: dict[str, Any]) -> list[str]:

@@ -1,0 +1,748 @@
+"""No tenant observes or changes another tenant's objects, by any route the schema offers.
+
+The schema is read by introspection and walked: every root query field, with every nested object
+field to a bounded depth, is asked by tenant B (member and admin) with arguments that name tenant A's
+objects and B's own, over the world of `tenant_world` where every identifier of A is recognisable.
+Every mutation is tried by B against A's objects. A field or mutation added to the schema is walked
+without anyone touching this file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from graphql import (
+    GraphQLArgument,
+    GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    get_named_type,
+    is_abstract_type,
+    is_enum_type,
+    is_input_object_type,
+    is_leaf_type,
+    is_list_type,
+    is_non_null_type,
+    is_required_argument,
+    is_required_input_field,
+)
+
+from metalgraph.server.store.base import GraphStore
+from tenant_world import (
+    A_CLUSTERS,
+    A_NODES,
+    A_TENANT,
+    A_VLANS,
+    B_CLUSTER,
+    B_NODES,
+    B_TENANT,
+    B_VLAN,
+    MARKER,
+    SHARED_LEAF,
+    SPINES,
+    Cursor,
+    Forbidden,
+    Pools,
+    World,
+    a_macs,
+    error_codes,
+    find_leaks,
+    introspected_schema,
+    open_world,
+)
+
+DEPTH = 3
+"""Object levels below a root field's object (connections, edges and pageInfo do not count):
+`switch { ports { nic { node { ... } } } }` goes from a shared switch down to a node."""
+B_CALLERS = ("b_member", "b_admin")
+TENANT_QUERY_CODES = frozenset({"NOT_FOUND", "FORBIDDEN", "INVALID_INPUT"})
+"""What a tenant's query may be refused with; anything else (INTERNAL above all) is a bug."""
+TENANT_MUTATION_CODES = frozenset({"NOT_FOUND", "FORBIDDEN", "INVALID_INPUT"})
+
+
+@pytest.fixture
+async def world(store: GraphStore, tmp_path: Path) -> AsyncIterator[World]:
+    async with open_world(store, tmp_path) as w:
+        yield w
+
+
+# --- building documents from the introspected schema --------------------------------------------------
+
+
+def _is_wrapper(t: GraphQLNamedType) -> bool:
+    """Relay plumbing: a connection, an edge, a page info. Walking through it costs no depth."""
+    return t.name.endswith(("Connection", "Edge")) or t.name == "PageInfo"
+
+
+def _item_type(t: GraphQLNamedType) -> GraphQLNamedType:
+    """The type a field is about: a connection's node type, else the type itself."""
+    if isinstance(t, GraphQLObjectType) and t.name.endswith("Connection") and "edges" in t.fields:
+        edge = get_named_type(t.fields["edges"].type)
+        if isinstance(edge, GraphQLObjectType) and "node" in edge.fields:
+            return get_named_type(edge.fields["node"].type)
+    return t
+
+
+_SCALAR_DEFAULTS: dict[str, Any] = {
+    "Int": 1,
+    "Float": 1.0,
+    "Boolean": False,
+    "DateTime": "2026-01-01T00:00:00+00:00",
+    "JSON": {},
+}
+
+
+def _compatible(value: Any, t: GraphQLInputType) -> bool:
+    if is_non_null_type(t):
+        return value is not None and _compatible(value, t.of_type)  # type: ignore[union-attr]
+    if is_list_type(t):
+        return isinstance(value, list) and all(_compatible(v, t.of_type) for v in value)  # type: ignore[union-attr]
+    named = get_named_type(t)
+    if is_input_object_type(named):
+        return isinstance(value, dict)
+    if is_enum_type(named):
+        return isinstance(value, str) and value in named.values  # type: ignore[union-attr]
+    name = named.name
+    if name in ("String", "ID"):
+        return isinstance(value, str | Cursor)
+    if name in ("Int", "Float"):
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if name == "Boolean":
+        return isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def _type_ref(t: Any) -> str:
+    return str(t)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One root field with its arguments, as a document and variables."""
+
+    operation: str  # "query" or "mutation"
+    field: str
+    args: dict[str, Any]
+    arg_types: dict[str, str]
+    selection: str
+
+    def document(self) -> str:
+        if not self.args:
+            return f"{self.operation} {{ {self.field} {self.selection} }}"
+        decl = ", ".join(f"${a}: {self.arg_types[a]}" for a in self.args)
+        use = ", ".join(f"{a}: ${a}" for a in self.args)
+        return f"{self.operation}({decl}) {{ {self.field}({use}) {self.selection} }}"
+
+    def __str__(self) -> str:
+        return f"{self.field}({self.args})"
+
+
+class Walker:
+    """Documents over an introspected schema: selections of every field to a depth, arguments from pools."""
+
+    def __init__(self, schema: GraphQLSchema, depth: int = DEPTH) -> None:
+        self.schema = schema
+        self.depth = depth
+
+    # -- selections
+
+    def selection(self, t: GraphQLNamedType, level: int = 0, pools: Pools | None = None) -> str:
+        """`{ ... }` with every scalar field and every object field down to `self.depth` levels."""
+        if is_leaf_type(t):
+            return ""
+        if is_abstract_type(t):
+            parts = ["__typename"]
+            for possible in self.schema.get_possible_types(t):  # type: ignore[arg-type]
+                inner = self.selection(possible, level, pools)
+                if inner:
+                    parts.append(f"... on {possible.name} {inner}")
+            return "{ " + " ".join(parts) + " }"
+        assert isinstance(t, GraphQLObjectType)
+        parts = []
+        for name, f in t.fields.items():
+            target = get_named_type(f.type)
+            args = self._nested_arguments(f, pools)
+            if args is None:
+                continue
+            if is_leaf_type(target):
+                parts.append(f"{name}{args}")
+                continue
+            below = level if _is_wrapper(target) else level + 1
+            if below > self.depth:
+                continue
+            inner = self.selection(target, below, pools)
+            if inner:
+                parts.append(f"{name}{args} {inner}")
+        return "{ " + " ".join(parts) + " }" if parts else ""
+
+    def _nested_arguments(self, f: GraphQLField, pools: Pools | None) -> str | None:
+        """Literal values for the required arguments of a nested field (optional ones are left out)."""
+        values = {}
+        for name, arg in f.args.items():
+            if is_required_argument(arg):
+                value = self.fill(arg.type, name, pools, {})
+                if value is _MISSING:
+                    return None
+                values[name] = value
+        if not values:
+            return ""
+        return "(" + ", ".join(f"{k}: {_literal(v, f.args[k].type)}" for k, v in values.items()) + ")"
+
+    # -- argument values
+
+    def fill(self, t: GraphQLInputType, name: str, pools: Pools | None, obj: dict[str, Any]) -> Any:
+        """A value of type `t` for the argument (or input field) `name`: from the object named, else from
+        the pools by name, else a plain value of the type."""
+        if is_non_null_type(t):
+            return self.fill(t.of_type, name, pools, obj)  # type: ignore[union-attr]
+        candidates = [obj[name]] if name in obj else []
+        if pools is not None:
+            candidates += pools.by_argument.get(name, [])
+        for value in candidates:
+            if _compatible(value, t):
+                return value
+            if is_list_type(t) and _compatible([value], t):
+                return [value]
+        if is_list_type(t):
+            inner = self.fill(t.of_type, name, pools, obj)  # type: ignore[union-attr]
+            return _MISSING if inner is _MISSING else [inner]
+        named = get_named_type(t)
+        if is_enum_type(named):
+            return next(iter(named.values))  # type: ignore[union-attr]
+        if isinstance(named, GraphQLInputObjectType):
+            objects = pools.objects.get(named.name.removesuffix("Input"), []) if pools else []
+            inner_obj = objects[0] if objects else {}
+            value = {}
+            for fname, f in named.fields.items():
+                if is_required_input_field(f):
+                    v = self.fill(f.type, fname, pools, inner_obj)
+                    if v is _MISSING:
+                        return _MISSING
+                    value[fname] = v
+            return value
+        if named.name in ("String", "ID"):
+            return pools.fallback_string if pools else "x"
+        return _SCALAR_DEFAULTS.get(named.name, pools.fallback_string if pools else "x")
+
+    def calls(self, operation: str, pools: Pools, selection_depth: int | None = None) -> list[Call]:
+        """For every root field of `operation`: the argument sets that name the pools' objects."""
+        root = self.schema.query_type if operation == "query" else self.schema.mutation_type
+        assert root is not None
+        out: list[Call] = []
+        for name, f in root.fields.items():
+            walker = Walker(self.schema, self.depth if selection_depth is None else selection_depth)
+            selection = walker.selection(get_named_type(f.type), 0, pools)
+            types = {a: _type_ref(arg.type) for a, arg in f.args.items()}
+            seen: set[str] = set()
+            for args in self._argument_sets(name, f, pools):
+                key = repr(sorted(args.items(), key=lambda kv: kv[0]))
+                if key not in seen:
+                    seen.add(key)
+                    out.append(Call(operation, name, args, types, selection))
+        return out
+
+    def _argument_sets(self, field_name: str, f: GraphQLField, pools: Pools) -> list[dict[str, Any]]:
+        target = _item_type(get_named_type(f.type))
+        objects = pools.objects.get(target.name, [])
+        if not objects:  # a payload: the mutation's name says what it is about (deleteNode, assignNodes)
+            objects = next(
+                (objs for type_name, objs in pools.objects.items() if type_name.lower() in field_name.lower()), []
+            )
+        required = [a for a, arg in f.args.items() if is_required_argument(arg)]
+        sets: list[dict[str, Any]] = []
+        for obj in objects[:8]:
+            values = {a: self.fill(f.args[a].type, a, pools, obj) for a in required}
+            if _MISSING in values.values():
+                continue
+            with_optional = {
+                **values,
+                **{a: obj[a] for a in f.args if a in obj and _compatible(obj[a], f.args[a].type)},
+            }
+            sets.append(with_optional)
+            if with_optional != values:
+                sets.append(values)
+        if not sets:
+            values = {a: self.fill(f.args[a].type, a, pools, {}) for a in required}
+            if _MISSING in values.values():
+                return []
+            sets.append(values)
+        base = sets[0]
+        for a, arg in f.args.items():
+            if a in base:
+                continue
+            sets += [{**base, a: v} for v in self._optional_values(a, arg, pools, objects)]
+        for a, arg in f.args.items():  # every value of an enum argument (a role, a state)
+            named = get_named_type(arg.type)
+            if is_enum_type(named) and not is_list_type(arg.type):
+                sets += [{**base, a: v} for v in named.values if base.get(a) != v]  # type: ignore[union-attr]
+        return sets
+
+    def _optional_values(self, name: str, arg: GraphQLArgument, pools: Pools, objects: list[dict]) -> list[Any]:
+        named = get_named_type(arg.type)
+        found = [obj[name] for obj in objects if name in obj and _compatible(obj[name], arg.type)]
+        if isinstance(named, GraphQLInputObjectType):
+            for fname, f in named.fields.items():
+                found += [{fname: v} for v in pools.by_argument.get(fname, [])[:2] if _compatible(v, f.type)]
+        else:
+            found += [v for v in pools.by_argument.get(name, [])[:2] if _compatible(v, arg.type)]
+        unique: list[Any] = []
+        for v in found:
+            if v not in unique:
+                unique.append(v)
+        return unique
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING: Any = _Missing()
+
+
+def _literal(value: Any, t: Any) -> str:
+    named = get_named_type(t)
+    if isinstance(value, list):
+        inner = t.of_type if isinstance(t, GraphQLNonNull) else t
+        inner = inner.of_type if isinstance(inner, GraphQLList) else inner
+        return "[" + ", ".join(_literal(v, inner) for v in value) + "]"
+    if isinstance(value, dict):
+        fields = named.fields if isinstance(named, GraphQLInputObjectType) else {}
+        return (
+            "{"
+            + ", ".join(f"{k}: {_literal(v, fields[k].type if k in fields else None)}" for k, v in value.items())
+            + "}"
+        )
+    if is_enum_type(named) and isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _names_a(call: Call, world: World) -> bool:
+    """Whether the call's arguments name something of A (and so has a ghost twin)."""
+    return world.ghost(call.args) != _plain(call.args)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass
+class Findings:
+    problems: list[str]
+
+    def add(self, caller: str, call: Call, what: str) -> None:
+        self.problems.append(f"[{caller}] {call}: {what}\n    {call.document()[:300]}")
+
+    def check(self) -> None:
+        assert not self.problems, f"{len(self.problems)} problem(s):\n" + "\n".join(self.problems[:60])
+
+
+async def _ask(world: World, caller: str, call: Call, findings: Findings, allowed: frozenset[str]) -> dict | None:
+    """Sends `call` as `caller` and records every way the answer is wrong; returns the body when there is one."""
+    query, variables = call.document(), call.args
+    response = await world.post(caller, query, variables)
+    if response.status_code != 200:
+        findings.add(caller, call, f"HTTP {response.status_code}: {response.text[:300]}")
+        return None
+    if "Traceback" in response.text:
+        findings.add(caller, call, "traceback in the answer")
+    body = response.json()
+    for leak in world.leaks(body, query, variables):
+        findings.add(caller, call, f"LEAK {leak}")
+    unexpected = [c for c in error_codes(body) if c not in allowed]
+    if unexpected:
+        findings.add(caller, call, f"unexpected error codes {unexpected}: {body.get('errors')}")
+    return body
+
+
+# --- the checker can fail -----------------------------------------------------------------------------
+
+
+def test_the_leak_checker_finds_each_kind_of_leak_and_its_path() -> None:
+    forbidden = Forbidden(frozenset({MARKER, "02:ac:00:00:00:00", "abcdefghijklmnop"}), frozenset(A_VLANS))
+    leaking = {
+        "data": {
+            "node": {"name": "bravo-n1", "cluster": {"name": "ACME-train"}},
+            "nics": [{"mac": "02:AC:00:00:00:00"}],
+            "port": {"accessVlan": A_VLANS[0], "allowedVlans": [B_VLAN, A_VLANS[1]], "index": A_VLANS[0]},
+            "entry": {"actor": "token:abcdefghijklmnop", "detail": "VLAN 3917 belongs to another cluster"},
+        },
+        "errors": [{"message": "node(s) not available: acme-n2", "extensions": {"code": "IN_USE"}}],
+    }
+    leaks = find_leaks(leaking, forbidden, echoes={"acme", "acme-n1"})
+    assert [leak.split(":")[0] for leak in leaks] == [
+        "data.node.cluster.name",
+        "data.nics[0].mac",
+        "data.port.accessVlan",
+        "data.port.allowedVlans[1]",
+        "data.entry.actor",
+        "data.entry.detail",
+        "errors[0].message",
+    ]
+    # What the caller sent itself may come back in an error, and in its own audit entries; nothing else.
+    echoed = {
+        "data": {"entry": {"variables": {"cluster": {"name": "acme-train", "vlan": 3917}}, "detail": "x 'acme-train'"}},
+        "errors": [{"message": "cluster 'acme-train' not found", "extensions": {"name": "acme-train"}}],
+    }
+    assert find_leaks(echoed, forbidden, echoes={"acme-train"}, history={3917}) == []
+    assert find_leaks({"data": {"name": "acme-train"}}, forbidden, echoes={"acme-train"}) != []
+    assert find_leaks(echoed, forbidden) != []
+
+
+async def test_the_world_gives_a_leak_to_find(world: World) -> None:
+    """The admin's answers hold every kind of identifier the checker looks for: the checker has something to find."""
+    data = await world.ok(
+        "admin",
+        '{ nodes(filter: {namePrefix: "acme"}) { edges { node { name serial nics { mac port { name accessVlan } } } } } '
+        'apiTokens(tenant: "acme-corp") { id } }',
+    )
+    leaks = world.leaks({"data": data})
+    assert any(".mac" in leak for leak in leaks)
+    assert any("accessVlan" in leak for leak in leaks)
+    assert any("apiTokens" in leak and ".id" in leak for leak in leaks)
+    assert {n["node"]["name"] for n in data["nodes"]["edges"]} == set(A_NODES)
+    with pytest.raises(AssertionError, match=r"nodes\.edges\[0\]\.node\.name"):
+        world.assert_no_leak({"data": data})
+
+
+# --- the walk ------------------------------------------------------------------------------------------
+
+
+async def test_no_query_field_shows_b_anything_of_a(world: World) -> None:
+    """Every root query field, to DEPTH levels, with A's identifiers and B's own, as B's member and admin:
+    nothing of A in the data or the errors, no HTTP 500, only the expected error codes. The provider asking
+    the same questions does see A (so the questions reach A's objects)."""
+    walker = Walker(await introspected_schema(world))
+    calls = walker.calls("query", world.a_pools()) + walker.calls("query", world.b_pools())
+    unique = list({c.document() + repr(c.args): c for c in calls}.values())
+    findings = Findings([])
+    answered = 0
+    admin_saw_a: dict[str, bool] = {}
+    for call in unique:
+        for caller in B_CALLERS:
+            body = await _ask(world, caller, call, findings, TENANT_QUERY_CODES)
+            answered += body is not None and bool(body.get("data"))
+        if _names_a(call, world):
+            body = await world.call("admin", call.document(), call.args)
+            admin_saw_a[call.field] = admin_saw_a.get(call.field, False) or bool(
+                world.leaks({"data": body.get("data")})
+            )
+    findings.check()
+    fields = set(walker.schema.query_type.fields)  # type: ignore[union-attr]
+    assert {c.field for c in unique} == fields, "every root query field is walked"
+    blind = sorted(f for f, saw in admin_saw_a.items() if not saw)
+    assert not blind, f"these fields never reach A's objects even for the provider; the walk would be vacuous: {blind}"
+    assert answered > len(unique)
+
+
+async def test_b_sees_its_own_and_the_shared_switch_but_only_its_ports(world: World) -> None:
+    """Positive visibility, so that the walk is not vacuous: B's member sees its nodes, its cluster, the
+    shared leaf with B's ports and uplinks only, the spines, its path through them."""
+    data = await world.ok(
+        "b_member",
+        """{
+          nodes { totalCount edges { node { name cluster { name vlan tenant { name } } } } }
+          switches { edges { node { name ports { name accessVlan nic { node { name } } } } } }
+          clusters { edges { node { name vlan nodes { name } } } }
+          tenants { edges { node { name contactEmail clusters { name } } } }
+          racks { edges { node { name nodes { name } } } }
+          links { totalCount }
+          path(fromNode: "bravo-n1", toNode: "bravo-n2") { hopCount hops { name } }
+          shared: neighborhood(name: "leaf-shared", depth: 4) { vertices { label key } }
+          viewer { tenantName role }
+        }""",
+    )
+    world.assert_no_leak({"data": data})
+    assert [e["node"]["name"] for e in data["nodes"]["edges"]] == list(B_NODES)
+    assert data["nodes"]["totalCount"] == len(B_NODES)
+    assert {e["node"]["cluster"]["name"] for e in data["nodes"]["edges"]} == {B_CLUSTER}
+    switches = {e["node"]["name"]: e["node"]["ports"] for e in data["switches"]["edges"]}
+    assert set(switches) == {SHARED_LEAF, "leaf-b", *SPINES}
+    assert [p["name"] for p in switches[SHARED_LEAF]] == ["eth-bravo-1", "up1", "up2"]
+    assert switches[SHARED_LEAF][0] == {
+        "name": "eth-bravo-1",
+        "accessVlan": B_VLAN,
+        "nic": {"node": {"name": "bravo-n1"}},
+    }
+    assert [p["name"] for p in switches[SPINES[0]]] == ["swp1", "swp2"]  # not the one down to A's own leaf
+    assert [(e["node"]["name"], e["node"]["vlan"]) for e in data["clusters"]["edges"]] == [(B_CLUSTER, B_VLAN)]
+    assert [e["node"]["name"] for e in data["tenants"]["edges"]] == [B_TENANT]
+    assert data["tenants"]["edges"][0]["node"]["contactEmail"] is None  # members do not see personal data
+    assert [e["node"]["name"] for e in data["racks"]["edges"]] == ["rack-bravo"]
+    assert data["links"]["totalCount"] == 4  # the uplinks of B's two leaves
+    assert data["path"]["hopCount"] == 4
+    assert [h["name"] for h in data["path"]["hops"]][0::4] == ["bravo-n1", "bravo-n2"]
+    keys = {(v["label"], v["key"]) for v in data["shared"]["vertices"]}
+    assert ("Node", "bravo-n1") in keys and ("Node", "bravo-n2") in keys
+    assert data["viewer"] == {"tenantName": B_TENANT, "role": "TENANT_MEMBER"}
+    admin = await world.ok("b_admin", "{ tenants { edges { node { contactEmail } } } apiTokens { tenant } }")
+    assert admin["tenants"]["edges"][0]["node"]["contactEmail"] == "ops@bravo.example"
+    assert {t["tenant"] for t in admin["apiTokens"]} == {B_TENANT}
+
+
+async def test_not_yours_looks_exactly_like_does_not_exist(world: World) -> None:
+    """For every query field and argument set naming A's objects: B's answer is the answer about a
+    never-existing object of the same shape, identifier for identifier (data, error codes and messages)."""
+    walker = Walker(await introspected_schema(world), depth=1)
+    calls = [c for c in walker.calls("query", world.a_pools()) if _names_a(c, world)]
+    differences = []
+    for call in calls:
+        ghost = Call(call.operation, call.field, world.ghost(call.args), call.arg_types, call.selection)
+        for caller in B_CALLERS:
+            mine = await world.call(caller, call.document(), call.args)
+            theirs = await world.call(caller, ghost.document(), ghost.args)
+            if world.ghost(mine) != theirs:
+                differences.append(f"[{caller}] {call}:\n    A's: {mine}\n    none: {theirs}")
+    assert not differences, "\n".join(differences)
+    assert {c.field for c in calls} >= {"node", "cluster", "tenant", "port", "nic", "gpu", "path", "neighborhood"}
+
+
+async def test_total_count_is_what_b_can_page_through(world: World) -> None:
+    """Every connection's totalCount, for B, equals the items B gets by paging (with and without A's filters)."""
+    walker = Walker(await introspected_schema(world), depth=0)
+    root = walker.schema.query_type
+    assert root is not None
+    connections = [
+        name
+        for name, f in root.fields.items()
+        if get_named_type(f.type).name.endswith("Connection") and {"first", "after"} <= set(f.args)
+    ]
+    assert len(connections) >= 8
+    calls = [
+        c
+        for c in walker.calls("query", world.a_pools()) + walker.calls("query", world.b_pools())
+        if c.field in connections and "after" not in c.args and "first" not in c.args
+    ]
+    mismatches = []
+    for call in calls:
+        decl = ", ".join(["$first: Int", "$after: String", *(f"${a}: {call.arg_types[a]}" for a in call.args)])
+        use = ", ".join(["first: $first", "after: $after", *(f"{a}: ${a}" for a in call.args)])
+        query = (
+            f"query({decl}) {{ {call.field}({use}) {{ totalCount pageInfo {{ hasNextPage endCursor }} "
+            "edges { cursor } } }"
+        )
+        for caller in B_CALLERS:
+            cursors: list[str] = []
+            after = None
+            total = None
+            for _ in range(100):
+                body = await world.call(caller, query, {**call.args, "first": 2, "after": after})
+                if "errors" in body:
+                    assert error_codes(body) == ["FORBIDDEN"], body
+                    break
+                page = body["data"][call.field]
+                total = page["totalCount"] if total is None else total
+                cursors += [e["cursor"] for e in page["edges"]]
+                if not page["pageInfo"]["hasNextPage"]:
+                    break
+                after = page["pageInfo"]["endCursor"]
+            if total is not None and (total != len(cursors) or len(set(cursors)) != len(cursors)):
+                mismatches.append(f"[{caller}] {call}: totalCount {total}, paged {len(cursors)}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+# --- mutations -----------------------------------------------------------------------------------------
+
+SNAPSHOT_SKIP = frozenset({"auditLog", "viewer"})
+"""Root fields that change by design when B acts (the audit log) or depend on the caller."""
+
+
+async def _snapshot(world: World, walker: Walker) -> dict[str, Any]:
+    """Everything the provider can list (every root query field without required arguments), to depth 2."""
+    root = walker.schema.query_type
+    assert root is not None
+    out = {}
+    for name, f in root.fields.items():
+        if name in SNAPSHOT_SKIP or any(is_required_argument(a) for a in f.args.values()):
+            continue
+        args = "(first: 1000)" if "first" in f.args else ""
+        out[name] = await world.ok("admin", f"{{ {name}{args} {walker.selection(get_named_type(f.type))} }}")
+    return out
+
+
+async def test_every_mutation_by_b_on_a_fails_like_a_missing_object_and_is_audited(world: World) -> None:
+    """Every mutation of the schema, by B's admin and member, with arguments naming A's objects (and every
+    value of its enum arguments): refused with NOT_FOUND, FORBIDDEN or INVALID_INPUT, exactly as the same
+    mutation naming a never-existing object; nothing of A in the answer; nothing changed; one audit entry
+    per attempt, B's, never A's."""
+    schema = await introspected_schema(world)
+    walker = Walker(schema, depth=1)
+    state = Walker(schema, depth=2)
+    calls = walker.calls("mutation", world.a_pools())
+    assert {c.field for c in calls} == set(schema.mutation_type.fields), "every mutation is tried"  # type: ignore[union-attr]
+    before = await _snapshot(world, state)
+    audit_before, a_audit_before = await world.audit_count(), await world.audit_count(A_TENANT)
+    findings = Findings([])
+    attempts = 0
+    for call in calls:
+        for caller in B_CALLERS:
+            body = await _ask(world, caller, call, findings, TENANT_MUTATION_CODES)
+            attempts += 1
+            if body is not None and (not body.get("errors") or (body.get("data") or {}).get(call.field) is not None):
+                findings.add(caller, call, f"B's mutation on A's object was not refused: {body}")
+            if body is not None and _names_a(call, world):
+                ghost = Call(call.operation, call.field, world.ghost(call.args), call.arg_types, call.selection)
+                twin = await world.call(caller, ghost.document(), ghost.args)
+                attempts += 1
+                if world.ghost(body) != twin:
+                    findings.add(
+                        caller, call, f"differs from a missing object's answer:\n    A's: {body}\n    none: {twin}"
+                    )
+    findings.check()
+    assert await _snapshot(world, state) == before, "B's attempts changed the world"
+    added = await world.audit_count() - audit_before
+    assert added == attempts, f"{attempts} attempts, {added} audit entries"
+    entries = await world.newest_audit_entries(attempts)
+    assert {e["tenant"] for e in entries} == {B_TENANT}
+    assert {e["actor"] for e in entries} == {f"token:{i}" for i in world.b_token_ids}
+    assert {e["outcome"] for e in entries} <= {"DENIED", "NOT_FOUND", "INVALID"}
+    assert await world.audit_count(A_TENANT) == a_audit_before, "B's attempts landed in A's audit log"
+
+
+# --- the audit log -------------------------------------------------------------------------------------
+
+
+async def test_b_reads_its_own_audit_entries_only(world: World) -> None:
+    entries_query = (
+        "query($f: AuditFilter, $after: String) { auditLog(first: 500, filter: $f, after: $after) { totalCount "
+        "edges { node { seq actor role tenant operation variables outcome detail prevHash hash } } } }"
+    )
+    # B tries something against A first, so that B's log has an entry that names A (B's own words).
+    refused = await world.call("b_admin", 'mutation { updateCluster(name: "acme-train", description: "x") { name } }')
+    assert error_codes(refused) == ["NOT_FOUND"]
+    mine = await world.call("b_admin", entries_query)
+    world.assert_no_leak(mine, entries_query)
+    b_entries = [e["node"] for e in mine["data"]["auditLog"]["edges"]]
+    assert b_entries and {e["tenant"] for e in b_entries} == {B_TENANT}
+    assert mine["data"]["auditLog"]["totalCount"] == len(b_entries)
+    assert any(e["operation"] == "updateCluster" and e["outcome"] == "NOT_FOUND" for e in b_entries)
+    a_entries = (await world.ok("a_admin", entries_query))["auditLog"]["edges"]
+    assert a_entries and {e["node"]["tenant"] for e in a_entries} == {A_TENANT}
+    assert not {e["node"]["seq"] for e in a_entries} & {e["seq"] for e in b_entries}
+    for f in (
+        {"tenant": A_TENANT},
+        {"actor": f"token:{sorted(world.a_token_ids)[0]}"},
+        {"operation": "revokeApiToken"},
+    ):
+        body = await world.call("b_admin", entries_query, {"f": f})
+        world.assert_no_leak(body, entries_query, {"f": f})
+        assert body["data"]["auditLog"]["totalCount"] == len(body["data"]["auditLog"]["edges"])
+        assert {e["node"]["tenant"] for e in body["data"]["auditLog"]["edges"]} <= {B_TENANT}
+    refused = await world.call("b_member", entries_query)
+    assert error_codes(refused) == ["FORBIDDEN"] and refused["data"] is None
+
+
+async def test_tenants_cannot_introspect_the_schema(world: World) -> None:
+    for caller in (*B_CALLERS, "a_admin"):
+        for query in ("{ __schema { queryType { name } } }", '{ __type(name: "Node") { name } }'):
+            body = await world.call(caller, query)
+            assert error_codes(body) == ["INTROSPECTION_DISABLED"], body
+            assert body.get("data") is None
+
+
+# --- dedicated routes ----------------------------------------------------------------------------------
+
+
+async def test_traversal_from_the_shared_switch_never_reaches_a(world: World) -> None:
+    """From the leaf both tenants use, down every port to NICs, nodes, their clusters and tenants, and back
+    up through the spines: B finds only its own."""
+    query = """{ switch(name: "leaf-shared") { ports { name accessVlan allowedVlans nic { name mac node {
+        name serial cluster { name vlan tenant { name } } gpus { uuid } } } peer { name switch { name ports {
+        name nic { name node { name } } peer { switch { name } } } } } } } }"""
+    for caller in B_CALLERS:
+        body = await world.call(caller, query)
+        world.assert_no_leak(body, query)
+        ports = body["data"]["switch"]["ports"]
+        assert [p["name"] for p in ports] == ["eth-bravo-1", "up1", "up2"]
+        downs = {q["name"] for p in ports if p["peer"] for q in p["peer"]["switch"]["ports"]}
+        assert downs == {"swp1", "swp2"}
+
+
+async def test_neighborhoods_and_paths_toward_a_are_dead_ends(world: World) -> None:
+    for name in (SHARED_LEAF, *SPINES, "site-1", "bravo-n1", "rack-bravo"):
+        query = f'{{ neighborhood(name: "{name}", depth: 4, limit: 5000) {{ vertices {{ label key name }} edges {{ type source target }} truncated }} }}'
+        for caller in B_CALLERS:
+            body = await world.call(caller, query)
+            world.assert_no_leak(body, query)
+            assert body["data"]["neighborhood"]["truncated"] is False
+    for a_node in A_NODES:
+        for ends in ((a_node, B_NODES[0]), (B_NODES[1], a_node)):
+            query = f'{{ path(fromNode: "{ends[0]}", toNode: "{ends[1]}") {{ hops {{ name }} }} }}'
+            body = await world.call("b_member", query)
+            world.assert_no_leak(body, query)
+            assert error_codes(body) == ["NOT_FOUND"]
+
+
+async def test_a_s_cluster_names_are_not_taken_for_b(world: World) -> None:
+    """Cluster names are per tenant: A's names exist for B neither as a clash nor as a lookup."""
+    for name in A_CLUSTERS:
+        for query in (
+            f'{{ cluster(name: "{name}") {{ name }} }}',
+            f'{{ cluster(name: "{name}", tenant: "{A_TENANT}") {{ name }} }}',
+            f'{{ clusters(tenant: "{A_TENANT}") {{ totalCount }} }}',
+        ):
+            body = await world.call("b_admin", query)
+            world.assert_no_leak(body, query)
+            assert "errors" not in body and body["data"] in ({"cluster": None}, {"clusters": {"totalCount": 0}})
+
+
+async def test_vlan_trunks_on_shared_uplinks_do_not_show_a_s_vlans(store: GraphStore, tmp_path: Path) -> None:
+    """On a layer-2 fabric the shared leaf's uplinks (which B sees) are trunks that also carry A's VLAN.
+    A tenant never sees another tenant's VLAN ids: B's view of those ports must not list them."""
+    async with open_world(store, tmp_path, trunk_uplinks=True) as w:
+        query = (
+            "{ switches { edges { node { name ports { name mode accessVlan allowedVlans } } } } "
+            "links { edges { node { a { allowedVlans } b { allowedVlans } } } } }"
+        )
+        admin = await w.ok("admin", query)
+        assert w.leaks({"data": admin}), "the provider sees A's VLAN on the trunks: the test has something to find"
+        for caller in B_CALLERS:
+            body = await w.call(caller, query)
+            w.assert_no_leak(body, query)
+
+
+async def test_a_provider_batch_naming_both_tenants_does_not_reach_b_s_audit_log(world: World) -> None:
+    """A provider changing both tenants in one document: the entry must not show A's names to B's admin."""
+    await world.ok(
+        "admin",
+        f'mutation {{ b: updateCluster(tenant: "{B_TENANT}", name: "{B_CLUSTER}", description: "nightly") {{ name }} '
+        f'a: updateCluster(tenant: "{A_TENANT}", name: "acme-eval", description: "nightly") {{ name }} }}',
+    )
+    query = "{ auditLog(first: 500) { edges { node { tenant operation variables detail } } } }"
+    body = await world.call("b_admin", query)
+    world.assert_no_leak(body, query)
+
+
+async def test_a_provider_error_about_a_s_node_does_not_reach_b_s_audit_log(world: World) -> None:
+    """A provider tries to give B a node A holds: B's admin must not learn from its log that the node exists."""
+    refused = await world.call(
+        "admin",
+        f'mutation {{ assignNodes(tenant: "{B_TENANT}", cluster: "{B_CLUSTER}", nodes: ["{A_NODES[0]}"]) {{ name }} }}',
+    )
+    assert error_codes(refused) == ["IN_USE"]
+    query = "{ auditLog(first: 500) { edges { node { tenant operation variables detail } } } }"
+    body = await world.call("b_admin", query)
+    world.assert_no_leak(body, query)
+
+
+def test_a_s_macs_are_hex_only() -> None:
+    assert all(set(mac) <= set("0123456789abcdef:") for mac in a_macs())
+    assert len(a_macs()) == 2 * len(A_NODES)
