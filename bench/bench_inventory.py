@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from metalgraph.server.inventory import service  # noqa: E402
 from metalgraph.server.inventory.demo import generate_fabric  # noqa: E402
-from metalgraph.server.inventory.records import VERTEX_LABELS, to_records  # noqa: E402
+from metalgraph.server.inventory.records import to_records  # noqa: E402
+from metalgraph.server.labels import KEYED_LABELS  # noqa: E402
 from metalgraph.server.settings import Settings  # noqa: E402
 from metalgraph.server.store import open_store  # noqa: E402
 
@@ -67,7 +68,7 @@ async def import_fabric(settings: Settings, gpus: int) -> dict[str, Any]:
     out["vertices"] = len(records.vertices)
     out["edges"] = len(records.edges)
     del records
-    store = open_store(settings, VERTEX_LABELS)
+    store = open_store(settings, KEYED_LABELS)
     await store.start()
     try:
         await store.clear()
@@ -104,19 +105,23 @@ def serve(settings_env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     )
 
 
+def wait_until_healthy(client: httpx.Client, port: int, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if client.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit("server did not become healthy")
+        time.sleep(0.2)
+
+
 def measure_pages(port: int, first: int, rounds: int) -> dict[str, Any]:
     url = f"http://127.0.0.1:{port}/graphql"
     with httpx.Client(timeout=60) as client:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if client.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("server did not become healthy")
-            time.sleep(0.2)
+        wait_until_healthy(client, port)
         cursors: list[str | None] = [None]
         timings: list[float] = []
         trips_before = _round_trips(client, port)

@@ -13,6 +13,7 @@ from .access import AccessPolicy
 from .audit_query import AuditQuery
 from .audit_trail import AuditTrail
 from .cost import CostLimiter
+from .discovery_schema import DiscoveryMutation, DiscoveryQuery
 from .errors import ErrorCodes
 from .mutation import InventoryMutation
 from .query import InventoryQuery
@@ -22,12 +23,12 @@ from .topology_query import TopologyQuery
 
 
 @strawberry.type
-class Query(InventoryQuery, TopologyQuery, TenancyQuery, AuditQuery):
+class Query(InventoryQuery, TopologyQuery, TenancyQuery, AuditQuery, DiscoveryQuery):
     pass
 
 
 @strawberry.type
-class Mutation(InventoryMutation, TenancyMutation):
+class Mutation(InventoryMutation, TenancyMutation, DiscoveryMutation):
     pass
 
 

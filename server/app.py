@@ -30,7 +30,7 @@ from .metrics import Metrics
 from .rate_limit import RateLimiter
 from .settings import Settings
 from .store import GraphStore, StoreError, count_round_trips, open_store
-from .tenancy.visibility import tenant_scope
+from .tenancy.visibility import ScopeCache
 from .topology.scope import EVERYTHING
 
 log = logging.getLogger("metalgraph.server")
@@ -45,6 +45,7 @@ class Services:
     audit: AuditLog
     rate_limiter: RateLimiter
     authenticator: Authenticator
+    scopes: ScopeCache
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -63,7 +64,7 @@ class GraphQLView(GraphQL[Context, None]):
             auth_error = str(e)
         scope = EVERYTHING
         if principal is not None and principal.tenant is not None:
-            scope = await tenant_scope(self.store, principal.tenant)
+            scope = await self.services.scopes.scope(principal.tenant)
         return new_context(
             self.store,
             principal,
@@ -184,6 +185,7 @@ def create_app(settings: Settings, store: GraphStore | None = None, seed: Seeder
         audit=AuditLog(the_store),
         rate_limiter=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
         authenticator=Authenticator(the_store, settings.admin_token, _oidc_verifier(settings), settings.loopback_reads),
+        scopes=ScopeCache(the_store),
     )
     graphql = RequestLimits(GraphQLView(the_store, settings, services), settings, metrics, services.audit)
     app = Starlette(

@@ -12,13 +12,15 @@ from __future__ import annotations
 from metalgraph.client import auth_cli
 from metalgraph.client.cli import register
 
-from . import audit_commands, inventory_commands, serve_command
+from . import audit_commands, discover_command, drivers_commands, inventory_commands, serve_command
 from .common import app
 
 register(app)
 auth_cli.register(app)
 inventory_commands.register(app)
 audit_commands.register(app)
+drivers_commands.register(app)
+discover_command.register(app)
 serve_command.register(app)
 
 

@@ -13,11 +13,14 @@ field inherits these rules instead of having to remember them.
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from ..store.base import GraphStore
 from ..topology.scope import Scope
 
 TIERS = {"leaf": 0, "oob": 0, "spine": 1, "core": 2}
-"""Switch roles by height in the fabric; uplinks go from a lower tier to a higher one."""
+"""Switch roles by height in the fabric; uplinks go from a lower tier to a higher one (`_TIER` in Cypher)."""
 
 
 _OWNED = """
@@ -43,9 +46,12 @@ OPTIONAL MATCH (site:Site)-[:HAS_RACK]->(:Rack {key: r})
 RETURN switches, collect(DISTINCT site.key) AS sites
 """
 
-_UPLINKS = """
-UNWIND $switches AS k MATCH (s:Switch {key: k})-[:HAS_PORT]->(p:Port)-[:CABLED]-(q:Port)<-[:HAS_PORT]-(u:Switch)
-RETURN s.role AS from_role, p.key AS port, q.key AS peer_port, u.key AS peer, u.role AS peer_role
+_TIER = "CASE {0}.role WHEN 'core' THEN 2 WHEN 'spine' THEN 1 ELSE 0 END"
+
+_UPLINKS = f"""
+UNWIND $switches AS k MATCH (s:Switch {{key: k}})-[:HAS_PORT]->(p:Port)-[:CABLED]-(q:Port)<-[:HAS_PORT]-(u:Switch)
+WHERE {_TIER.format("u")} > {_TIER.format("s")}
+RETURN p.key AS port, q.key AS peer_port, u.key AS peer
 """
 
 
@@ -81,14 +87,48 @@ async def tenant_scope(store: GraphStore, tenant: str) -> Scope:
 
 async def _add_uplinks(store: GraphStore, seen: dict[str, set[str]]) -> None:
     frontier = set(seen["Switch"])
-    for _ in range(len(set(TIERS.values()))):
+    for _ in range(max(TIERS.values())):
         if not frontier:
             return
         rows = await store.read(_UPLINKS, {"switches": sorted(frontier)})
         frontier = set()
         for row in rows:
-            if TIERS.get(row["peer_role"], 0) > TIERS.get(row["from_role"], 0):
-                seen["Port"].update((row["port"], row["peer_port"]))
-                if row["peer"] not in seen["Switch"]:
-                    seen["Switch"].add(row["peer"])
-                    frontier.add(row["peer"])
+            seen["Port"].update((row["port"], row["peer_port"]))
+            if row["peer"] not in seen["Switch"]:
+                seen["Switch"].add(row["peer"])
+                frontier.add(row["peer"])
+
+
+_CHANGE_MARK = "OPTIONAL MATCH (h:AuditHead {key: 'head'}) RETURN h.seq AS seq"
+
+
+class ScopeCache:
+    """Tenant scopes, reused while nothing has changed.
+
+    Every change made through the API appends to the audit log, so the audit head's sequence number
+    says whether anything changed since a scope was computed, in this process or any other sharing
+    the store: one small read instead of a few large ones. Changes that bypass the API (a CLI import
+    into a store a server is using) are picked up after `max_age_s`.
+    """
+
+    def __init__(self, store: GraphStore, max_age_s: float = 30.0, max_tenants: int = 1024) -> None:
+        self.store = store
+        self.max_age_s = max_age_s
+        self.max_tenants = max_tenants
+        self._cached: dict[str, tuple[int | None, float, Scope]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def scope(self, tenant: str) -> Scope:
+        rows = await self.store.read(_CHANGE_MARK)
+        mark = rows[0]["seq"] if rows else None
+        async with self._locks.setdefault(tenant, asyncio.Lock()):
+            cached = self._cached.get(tenant)
+            now = time.monotonic()
+            if cached is not None and cached[0] == mark and now - cached[1] < self.max_age_s:
+                return cached[2]
+            scope = await tenant_scope(self.store, tenant)
+            if len(self._cached) >= self.max_tenants:
+                self._cached.clear()
+                self._locks = {tenant: self._locks[tenant]}
+            self._cached[tenant] = (mark, now, scope)
+            return scope

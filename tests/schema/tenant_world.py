@@ -240,9 +240,14 @@ def find_leaks(
             text = _strip_echoes(value, (e for e in zone if isinstance(e, str))) if zone else value
             for what in forbidden.in_text(text):
                 leaks.append(f"{path}: {what!r} in {value!r}")
-        elif isinstance(value, int) and not isinstance(value, bool):
-            if "vlan" in key.lower() and value in forbidden.vlans and not (zone and value in zone):
-                leaks.append(f"{path}: VLAN {value}")
+        elif (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and "vlan" in key.lower()
+            and value in forbidden.vlans
+            and not (zone and value in zone)
+        ):
+            leaks.append(f"{path}: VLAN {value}")
 
     walk(document, "", "", None)
     return leaks
@@ -302,9 +307,11 @@ def ghost_token_id(token_id: str) -> str:
 def ghost_text(text: str, token_ids: Iterable[str]) -> str:
     for token_id in token_ids:
         text = text.replace(token_id, ghost_token_id(token_id))
-    return re.sub(
-        MARKER, lambda m: "".join(g.upper() if c.isupper() else g for c, g in zip(m[0], GHOST)), text, flags=re.I
-    )
+
+    def same_case(m: re.Match[str]) -> str:
+        return "".join(g.upper() if c.isupper() else g for c, g in zip(m[0], GHOST, strict=True))
+
+    return re.sub(MARKER, same_case, text, flags=re.IGNORECASE)
 
 
 def ghost(value: Any, token_ids: Iterable[str]) -> Any:
@@ -550,14 +557,20 @@ async def _setup(world: World) -> None:
         issued = data["createApiToken"]
         world.tokens[name] = Token(role, issued["apiToken"]["tenant"], issued["token"], issued["apiToken"]["id"])
 
-    create_tenant = "mutation($n: String!, $d: String!, $e: String!) { createTenant(name: $n, displayName: $d, contactEmail: $e) { name } }"
+    create_tenant = (
+        "mutation($n: String!, $d: String!, $e: String!) "
+        "{ createTenant(name: $n, displayName: $d, contactEmail: $e) { name } }"
+    )
     await mutate("admin", create_tenant, n=A_TENANT, d="Acme Corp", e="noc@acme.example")
     await mutate("admin", create_tenant, n=B_TENANT, d="Bravo Co", e="ops@bravo.example")
     create_cluster = (
         "mutation($t: String!, $n: String!, $v: Int, $d: String!) "
         "{ createCluster(tenant: $t, name: $n, vlan: $v, description: $d) { name } }"
     )
-    assign = "mutation($t: String!, $c: String!, $n: [String!]!) { assignNodes(tenant: $t, cluster: $c, nodes: $n) { name } }"
+    assign = (
+        "mutation($t: String!, $c: String!, $n: [String!]!) "
+        "{ assignNodes(tenant: $t, cluster: $c, nodes: $n) { name } }"
+    )
     for cluster, (vlan, members) in A_CLUSTERS.items():
         await mutate("admin", create_cluster, t=A_TENANT, n=cluster, v=vlan, d=f"{cluster} of Acme")
         await mutate("admin", assign, t=A_TENANT, c=cluster, n=list(members))

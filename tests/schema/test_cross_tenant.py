@@ -9,6 +9,7 @@ without anyone touching this file.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,9 @@ from graphql import (
 )
 
 from metalgraph.server.store.base import GraphStore
+
+sys.path.insert(0, str(Path(__file__).parent))  # the helper next to this file
+
 from tenant_world import (
     A_CLUSTERS,
     A_NODES,
@@ -411,7 +415,8 @@ async def test_the_world_gives_a_leak_to_find(world: World) -> None:
     """The admin's answers hold every kind of identifier the checker looks for: the checker has something to find."""
     data = await world.ok(
         "admin",
-        '{ nodes(filter: {namePrefix: "acme"}) { edges { node { name serial nics { mac port { name accessVlan } } } } } '
+        '{ nodes(filter: {namePrefix: "acme"}) '
+        "{ edges { node { name serial nics { mac port { name accessVlan } } } } } "
         'apiTokens(tenant: "acme-corp") { id } }',
     )
     leaks = world.leaks({"data": data})
@@ -678,7 +683,10 @@ async def test_traversal_from_the_shared_switch_never_reaches_a(world: World) ->
 
 async def test_neighborhoods_and_paths_toward_a_are_dead_ends(world: World) -> None:
     for name in (SHARED_LEAF, *SPINES, "site-1", "bravo-n1", "rack-bravo"):
-        query = f'{{ neighborhood(name: "{name}", depth: 4, limit: 5000) {{ vertices {{ label key name }} edges {{ type source target }} truncated }} }}'
+        query = (
+            f'{{ neighborhood(name: "{name}", depth: 4, limit: 5000) '
+            "{ vertices { label key name } edges { type source target } truncated } }"
+        )
         for caller in B_CALLERS:
             body = await world.call(caller, query)
             world.assert_no_leak(body, query)

@@ -84,7 +84,9 @@ async def test_token_lifecycle_and_roles(api: Api, store: GraphStore) -> None:
     # Expiry: a token whose time has passed is refused like an unknown one.
     short = await api.token("TENANT_MEMBER", "acme", expires="1h")
     short_id = short.split("_")[1]
-    await store.write("MATCH (t:ApiToken {key: $id}) SET t.expires_at = '2000-01-01T00:00:00.000+00:00'", {"id": short_id})
+    await store.write(
+        "MATCH (t:ApiToken {key: $id}) SET t.expires_at = '2000-01-01T00:00:00.000+00:00'", {"id": short_id}
+    )
     assert await api.codes("{ viewer { role } }", short) == ["UNAUTHENTICATED"]
     # Anonymous callers from another host get nothing; a provider-viewer reads but cannot write.
     assert await api.codes("{ sites { totalCount } }", None) == ["UNAUTHENTICATED"]
@@ -99,7 +101,7 @@ async def test_every_mutation_and_refusal_is_audited_and_the_chain_verifies(api:
     assert await api.codes("{ viewer { role } }", "mg_aaaaaaaaaaaaaaaa_" + "x" * 43) == ["UNAUTHENTICATED"]
     member = await api.token("TENANT_MEMBER", "acme")
     assert await api.codes('mutation { createTenant(name: "x") { name } }', member) == ["FORBIDDEN"]
-    log = (await api.ok("{ auditLog(first: 50) { totalCount edges { node { operation outcome tenant actor } } } }"))
+    log = await api.ok("{ auditLog(first: 50) { totalCount edges { node { operation outcome tenant actor } } } }")
     entries = [e["node"] for e in log["auditLog"]["edges"]]
     outcomes = [(e["operation"], e["outcome"]) for e in reversed(entries)]
     assert outcomes == [
