@@ -94,7 +94,7 @@ def main() -> None:
         "store": "embedded",
         "gpus": args.gpus,
     }
-    result |= asyncio.run(import_fabric(settings, args.gpus))
+    result |= asyncio.run(import_fabric(settings, args.gpus, replan=False))
     tokens = asyncio.run(tenant_and_tokens(settings))
     port = free_port()
     server = serve({"METALGRAPH_DATA_DIR": str(data_dir), "METALGRAPH_RATE_LIMIT_BURST": "100000"}, port)

@@ -27,7 +27,8 @@ _OWNED = """
 MATCH (t:Tenant {key: $tenant})
 OPTIONAL MATCH (t)-[:OWNS]->(c:Cluster)
 OPTIONAL MATCH (c)-[:MEMBER]->(n:Node)
-RETURN t.key AS tenant, collect(DISTINCT c.key) AS clusters, collect(DISTINCT n.key) AS nodes
+RETURN t.key AS tenant, collect(DISTINCT c.key) AS clusters, collect(DISTINCT c.vlan) AS vlans,
+       collect(DISTINCT n.key) AS nodes
 """
 
 _HARDWARE = """
@@ -82,7 +83,8 @@ async def tenant_scope(store: GraphStore, tenant: str) -> Scope:
         seen["Switch"].update(rows[0]["switches"] if rows else [])
         seen["Site"].update(rows[0]["sites"] if rows else [])
         await _add_uplinks(store, seen)
-    return Scope({label: frozenset(keys) for label, keys in seen.items()}, tenant)
+    vlans = frozenset(v for v in owned[0]["vlans"] if v is not None)
+    return Scope({label: frozenset(keys) for label, keys in seen.items()}, tenant, vlans)
 
 
 async def _add_uplinks(store: GraphStore, seen: dict[str, set[str]]) -> None:

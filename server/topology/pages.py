@@ -67,7 +67,7 @@ async def fetch_page(
         f"{match} WITH n ORDER BY n.key LIMIT $limit", "n{.*}", {**params, "limit": first + 1}
     )
     items.sort(key=lambda item: item["key"])
-    return items[:first], len(items) > first
+    return [scope.redact(sel.label, item) for item in items[:first]], len(items) > first
 
 
 async def count(store: GraphStore, scope: Scope, sel: Selection) -> int:
@@ -96,7 +96,15 @@ async def fetch_links_page(store: GraphStore, scope: Scope, first: int, after: s
         "RETURN a{.*} AS a, b{.*} AS b, c.speed_gbps AS speed ORDER BY a.key LIMIT $limit",
         {**params, "limit": first + 1},
     )
-    items = [{"key": row["a"]["key"], "a": dict(row["a"]), "b": dict(row["b"]), "speed": row["speed"]} for row in rows]
+    items = [
+        {
+            "key": row["a"]["key"],
+            "a": scope.redact("Port", dict(row["a"])),
+            "b": scope.redact("Port", dict(row["b"])),
+            "speed": row["speed"],
+        }
+        for row in rows
+    ]
     return items[:first], len(items) > first
 
 

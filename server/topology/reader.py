@@ -90,7 +90,7 @@ class TopologyReader:
             if wanted
             else []
         )
-        found = {row["key"]: row for row in rows}
+        found = {row["key"]: self.scope.redact(label, row) for row in rows}
         return [found.get(k) for k in keys]
 
     async def related(self, relation: Relation, keys: Sequence[str]) -> list[list[Related]]:
@@ -105,7 +105,8 @@ class TopologyReader:
         grouped: dict[str, list[Related]] = defaultdict(list)
         for row in rows:
             if self.scope.sees(relation.other, row["p"]["key"]):
-                grouped[row["k"]].append(Related(dict(row["p"]), dict(row["e"])))
+                props = self.scope.redact(relation.other, dict(row["p"]))
+                grouped[row["k"]].append(Related(props, dict(row["e"])))
         for items in grouped.values():
             items.sort(key=lambda item: (item.props.get("index", 0), item.props["key"]))
         return [grouped.get(k, []) for k in keys]

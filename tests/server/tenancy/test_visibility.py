@@ -85,3 +85,24 @@ async def test_a_tenant_without_clusters_sees_only_itself(store: GraphStore) -> 
     assert scope.keys("Tenant") == {"lonely"}
     assert not scope.keys("Node") and not scope.keys("Switch")
     assert (await tenant_scope(store, "no-such-tenant")).keys("Tenant") == frozenset()
+
+
+async def test_a_shared_trunk_shows_a_tenant_its_own_vlans_only(shared_fabric: GraphStore) -> None:
+    store = shared_fabric
+    vlans = {r["t"]: r["v"] for r in await store.read("MATCH (c:Cluster) RETURN c.tenant AS t, c.vlan AS v")}
+    scope_b = await tenant_scope(store, "b")
+    uplinks = await store.read(
+        "MATCH (:Switch {role: 'leaf'})-[:HAS_PORT]->(p:Port)-[:CABLED]-(:Port)<-[:HAS_PORT]-(:Switch {role: 'spine'}) "
+        "RETURN p.key AS p"
+    )
+    uplink = next(r["p"] for r in uplinks if scope_b.sees("Port", r["p"]))
+    await store.write(
+        "MATCH (p:Port {key: $k}) SET p.mode = 'trunk', p.allowed_vlans = $v, p.access_vlan = $a",
+        {"k": uplink, "v": sorted(vlans.values()), "a": vlans["a"]},
+    )
+    seen = (await TopologyReader(store, scope_b).vertices("Port", [uplink]))[0]
+    assert seen is not None
+    assert seen["allowed_vlans"] == [vlans["b"]]
+    assert "access_vlan" not in seen
+    rows, _ = await fetch_page(store, scope_b, Selection("Port").equals("key", uplink), 10, None)
+    assert rows[0]["allowed_vlans"] == [vlans["b"]]
