@@ -9,7 +9,8 @@ drive, where to poll. How a drive's erase is followed:
   one answering 200/204 without a task or job body has finished.
 - the BMC answers 200/204 (no task): the erase is taken as completed when the action returned. Redfish
   gives no way to follow such an erase; the BMC accepted it and some run it synchronously.
-Drives without the action are skipped and named in the job's message. `OVERWRITE` uses the action's
+Drives without the action are skipped and named in the job's message, and the job then ends FAILED
+once the others are done: a node is sanitized only when every drive is. `OVERWRITE` uses the action's
 `SanitizationType: Overwrite` where the drive advertises it.
 """
 
@@ -102,6 +103,8 @@ def summarize(job_id: str, record: JobRecord, parts: list[tuple[str, JobState, i
     if record.skipped:
         notes.append(f"skipped (no secure erase): {', '.join(record.skipped)}")
     state = JobState.FAILED if failed else JobState.COMPLETED if done == len(parts) else JobState.RUNNING
+    if state is JobState.COMPLETED and record.skipped:
+        state = JobState.FAILED  # sanitized means every drive: a skipped drive may still hold a tenant's data
     return CleaningJob(
         id=job_id, state=state, percent=100 if state is JobState.COMPLETED else percent, message="; ".join(notes)
     )

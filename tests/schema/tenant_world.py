@@ -119,10 +119,11 @@ def _node(name: str, rack: str, group: int, index: int, nic_name: str, vlan_owne
     )
 
 
-def world_inventory(*, trunk_uplinks: bool = False) -> model.Inventory:
-    """The fabric. With `trunk_uplinks`, leaf-to-spine cables are 802.1Q trunks carrying the VLANs of the
-    clusters behind each leaf (the way a layer-2 fabric stretches a cluster's VLAN over the spines);
-    otherwise they are routed (a layer-3 leaf-spine fabric)."""
+def world_inventory(*, trunk_uplinks: bool = True) -> model.Inventory:
+    """The fabric. With `trunk_uplinks` (the harder case, and the default), leaf-to-spine cables are 802.1Q
+    trunks carrying the VLANs of the clusters behind each leaf (the way a layer-2 fabric stretches a
+    cluster's VLAN over the spines), so the uplinks B sees also carry A's VLAN; otherwise they are routed
+    (a layer-3 leaf-spine fabric)."""
     behind = {SHARED_LEAF: (B_VLAN, A_VLANS[0]), B_LEAF: (B_VLAN,), A_LEAF: (A_VLANS[1],)}
 
     def uplink(name: str, index: int, vlans: tuple[int, ...]) -> model.Port:
@@ -374,7 +375,7 @@ class World:
     b_sent: set[str | int] = field(default_factory=set)
     """Every string and integer tenant B sent, so that B's own attempts in B's audit log are not leaks."""
     requests: int = 0
-    trunk_uplinks: bool = False
+    trunk_uplinks: bool = True
 
     # -- requests
 
@@ -608,7 +609,7 @@ WALK_LIMITS: dict[str, Any] = {
 
 @asynccontextmanager
 async def open_world(
-    store: GraphStore, tmp_path: Path, *, trunk_uplinks: bool = False, **settings: Any
+    store: GraphStore, tmp_path: Path, *, trunk_uplinks: bool = True, **settings: Any
 ) -> AsyncIterator[World]:
     """The app on `store` with the world loaded; `settings` override WALK_LIMITS."""
     app = create_app(make_settings(tmp_path, **{**WALK_LIMITS, **settings}), store=store)

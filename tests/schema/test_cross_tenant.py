@@ -744,24 +744,23 @@ async def test_a_s_cluster_names_are_not_taken_for_b(world: World) -> None:
             assert "errors" not in body and body["data"] in ({"cluster": None}, {"clusters": {"totalCount": 0}})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: Port.allowedVlans (and accessVlan) are returned unfiltered, so a tenant sees every VLAN "
-    "a shared trunk port carries, other tenants' included (schema/types.py Port)",
-)
-async def test_vlan_trunks_on_shared_uplinks_do_not_show_a_s_vlans(store: GraphStore, tmp_path: Path) -> None:
+@pytest.mark.parametrize("trunks", [True, False], ids=["l2-trunk-uplinks", "l3-routed-uplinks"])
+async def test_shared_uplinks_show_b_its_own_vlans_only(store: GraphStore, tmp_path: Path, trunks: bool) -> None:
     """On a layer-2 fabric the shared leaf's uplinks (which B sees) are trunks that also carry A's VLAN.
-    A tenant never sees another tenant's VLAN ids: B's view of those ports must not list them."""
-    async with open_world(store, tmp_path, trunk_uplinks=True) as w:
+    A tenant never sees another tenant's VLAN ids: B's view of those ports lists B's VLAN only."""
+    async with open_world(store, tmp_path, trunk_uplinks=trunks) as w:
         query = (
             "{ switches { edges { node { name ports { name mode accessVlan allowedVlans } } } } "
-            "links { edges { node { a { allowedVlans } b { allowedVlans } } } } }"
+            "links { edges { node { a { allowedVlans } b { allowedVlans } } } } "
+            'port(switch: "leaf-shared", name: "up1") { allowedVlans peer { allowedVlans } } }'
         )
         admin = await w.ok("admin", query)
-        assert w.leaks({"data": admin}), "the provider sees A's VLAN on the trunks: the test has something to find"
+        assert bool(w.leaks({"data": admin})) == trunks, "the provider sees A's VLAN on the trunks"
         for caller in B_CALLERS:
             body = await w.call(caller, query)
             w.assert_no_leak(body, query)
+            expected = [B_VLAN] if trunks else []
+            assert body["data"]["port"] == {"allowedVlans": expected, "peer": {"allowedVlans": expected}}
 
 
 @pytest.mark.xfail(

@@ -31,8 +31,10 @@ async def test_erase_followed_through_tasks_by_a_new_driver(fake_bmc: Factory, m
         running = await driver.get_cleaning_job(job.id)
         done = await driver.get_cleaning_job(job.id)
     assert (running.state, running.percent) == (JobState.RUNNING, 50)
-    assert (done.state, done.percent, done.id) == (JobState.COMPLETED, 100, job.id)
+    # Both erasable drives are done, but the RAID disk could not be erased: the node is not sanitized.
+    assert (done.state, done.id) == (JobState.FAILED, job.id)
     assert done.message.startswith("secure erase: 2/2 drives done")
+    assert "skipped (no secure erase)" in done.message
 
 
 async def test_erase_with_a_task_monitor_and_a_synchronous_drive(fake_bmc: Factory, make_driver: Factory) -> None:
@@ -42,11 +44,11 @@ async def test_erase_with_a_task_monitor_and_a_synchronous_drive(fake_bmc: Facto
         job = await driver.start_cleaning()
         assert (job.state, job.percent) == (JobState.RUNNING, 50)  # one drive done at once
         assert (await driver.get_cleaning_job(job.id)).state is JobState.RUNNING  # monitor: 202
-        assert (await driver.get_cleaning_job(job.id)).state is JobState.COMPLETED  # monitor: 204
+        assert (await driver.get_cleaning_job(job.id)).state is JobState.FAILED  # monitor: 204; RAID disk skipped
     bmc.erase = {BAY0: "sync", BAY1: "sync"}
     async with make_driver(bmc.url) as driver:
         job = await driver.start_cleaning()
-    assert (job.state, job.percent) == (JobState.COMPLETED, 100)
+    assert (job.state, job.percent) == (JobState.FAILED, 100)  # done at once, but the RAID disk was skipped
 
 
 async def test_failed_erase_fails_the_job(fake_bmc: Factory, make_driver: Factory) -> None:
