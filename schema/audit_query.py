@@ -73,7 +73,7 @@ class AuditQuery:
         own = info.context.tenant
         tenant = own if own is not None else f.tenant
         if own is not None and f.tenant not in (None, own):
-            tenant = "\x00none"  # another tenant's log: an empty answer, like a tenant without entries
+            tenant = ""  # another tenant's log: an empty answer (no tenant has an empty name), like one without entries
         for moment in (f.since, f.until):
             if moment is not None and moment.tzinfo is None:
                 raise ApiError(Code.INVALID_INPUT, "times need a time zone (e.g. 2026-01-01T00:00:00Z)")

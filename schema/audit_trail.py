@@ -91,7 +91,12 @@ class AuditingStore(GraphStore):
 def event_for(context: Context, operation: str, outcome: Outcome, detail: str) -> AuditEvent:
     principal = context.principal
     variables = getattr(context, "audit_arguments", {})
-    tenant = principal.tenant if principal and principal.tenant else _tenant_argument(variables)
+    if principal is not None and principal.tenant is not None:
+        tenant = principal.tenant
+    elif principal is not None and outcome is Outcome.OK:
+        tenant = _tenant_acted_on(variables)
+    else:
+        tenant = None  # refusals of providers and of unknown callers are the provider's business only
     return AuditEvent(
         actor=principal.subject if principal else f"anonymous@{context.client or 'unknown'}",
         role=principal.role.value if principal else "",
@@ -103,11 +108,13 @@ def event_for(context: Context, operation: str, outcome: Outcome, detail: str) -
     )
 
 
-def _tenant_argument(arguments: dict[str, Any]) -> str | None:
-    """The tenant a provider acted on, so that tenant's admins see it in their log."""
-    for args in arguments.values():
-        if isinstance(args, dict) and isinstance(args.get("tenant"), str):
-            return args["tenant"]
+def _tenant_acted_on(arguments: dict[str, Any]) -> str | None:
+    """The tenant a provider's successful operation acted on, so that tenant's admins see it in their
+    log: only when every root field names that same tenant (the entry holds all their arguments)."""
+    named = {args.get("tenant") if isinstance(args, dict) else None for args in arguments.values()}
+    if len(named) == 1:
+        (tenant,) = named
+        return tenant if isinstance(tenant, str) else None
     return None
 
 

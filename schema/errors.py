@@ -13,7 +13,7 @@ from strawberry.extensions import SchemaExtension
 
 from metalgraph.server.audit import redact_text
 from metalgraph.server.inventory.references import InvalidInventory
-from metalgraph.server.store.base import ConstraintViolation, StoreUnavailable
+from metalgraph.server.store.base import ConstraintViolation, InvalidValue, StoreUnavailable
 
 log = logging.getLogger("metalgraph.api")
 
@@ -63,6 +63,8 @@ def _classify(error: GraphQLError) -> tuple[Code, str, dict[str, Any]]:
     if isinstance(original, InvalidInventory):
         problems = [{"path": p.path, "message": p.message} for p in original.problems]
         return Code.INVALID_INPUT, str(original), {"problems": problems}
+    if isinstance(original, InvalidValue):
+        return Code.INVALID_INPUT, str(original), {}
     if isinstance(original, StoreUnavailable):
         return Code.UNAVAILABLE, "the store is unavailable; try again later", {}
     if isinstance(original, ConstraintViolation):

@@ -40,6 +40,10 @@ class StoreQueryError(StoreError):
     """The store refused a query (a bug in metalgraph, or a constraint violation)."""
 
 
+class InvalidValue(StoreQueryError):
+    """A value the store cannot hold, such as text with a NUL character; the caller's input is at fault."""
+
+
 class ConstraintViolation(StoreQueryError):
     """A write would break a uniqueness constraint."""
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from falkordb.helpers import stringify_param_value
 
+from .base import InvalidValue
+
 _KEY = re.compile(r'([{,])"([A-Za-z_][A-Za-z0-9_]*)":')
 _OTHER_ESCAPES = re.compile(r"\\[^\"\\]")
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
@@ -22,6 +24,8 @@ _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=
 
 def _literal(value: Any) -> str:
     text = _encode(value)
+    if "\\u0000" in text:  # FalkorDB's query text is a C string
+        raise InvalidValue("text may not contain NUL characters")
     if _OTHER_ESCAPES.search(text):
         return str(stringify_param_value(value))
     return _KEY.sub(r"\1\2:", text)

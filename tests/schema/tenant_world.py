@@ -148,9 +148,9 @@ def world_inventory(*, trunk_uplinks: bool = True) -> model.Inventory:
             model.Switch(name=leaf, rack="rack-net", role=model.SwitchRole.LEAF, pod="pod-1", ports=tuple(ports))
         )
     for spine in SPINES:
-        ports = tuple(uplink(f"swp{i + 1}", i + 1, behind[leaf]) for i, leaf in enumerate(LEAVES))
+        downs = tuple(uplink(f"swp{i + 1}", i + 1, behind[leaf]) for i, leaf in enumerate(LEAVES))
         switches.append(
-            model.Switch(name=spine, rack="rack-net", role=model.SwitchRole.SPINE, pod="pod-1", ports=ports)
+            model.Switch(name=spine, rack="rack-net", role=model.SwitchRole.SPINE, pod="pod-1", ports=downs)
         )
     links = tuple(
         model.Link(
@@ -364,7 +364,7 @@ class Pools:
     fallback_string: str
 
 
-@dataclass
+@dataclass(repr=False)
 class World:
     client: httpx.AsyncClient
     store: GraphStore
@@ -376,6 +376,9 @@ class World:
     """Every string and integer tenant B sent, so that B's own attempts in B's audit log are not leaks."""
     requests: int = 0
     trunk_uplinks: bool = True
+
+    def __repr__(self) -> str:
+        return f"World(store={self.store.kind}, requests={self.requests})"
 
     # -- requests
 

@@ -82,19 +82,6 @@ async def world(store: GraphStore, tmp_path: Path) -> AsyncIterator[World]:
         yield w
 
 
-AUDIT_FILTER_BUG = (
-    "server bug: on the embedded store, a tenant-admin's auditLog(filter: {tenant: <another tenant>}) fails with "
-    "INTERNAL instead of an empty page: schema/audit_query.py filters on the sentinel tenant '\\x00none', and a "
-    "string holding U+0000 breaks FalkorDB's CYPHER parameter header (server/store/falkordb_params.py)"
-)
-
-
-def known_bug_on(kind: str, world: World, request: pytest.FixtureRequest, reason: str) -> None:
-    """Marks the running test as an expected failure on one store, for a server bug that only it has."""
-    if world.store.kind == kind:
-        request.node.add_marker(pytest.mark.xfail(strict=True, reason=reason))
-
-
 # --- building documents from the introspected schema --------------------------------------------------
 
 
@@ -451,7 +438,6 @@ async def test_no_query_field_shows_b_anything_of_a(world: World, request: pytes
     """Every root query field, to DEPTH levels, with A's identifiers and B's own, as B's member and admin:
     nothing of A in the data or the errors, no HTTP 500, only the expected error codes. The provider asking
     the same questions does see A (so the questions reach A's objects)."""
-    known_bug_on("embedded", world, request, AUDIT_FILTER_BUG)
     walker = Walker(await introspected_schema(world))
     a_calls = walker.calls("query", world.a_pools())
     calls = list({c.document() + repr(c.args): c for c in a_calls + walker.calls("query", world.b_pools())}.values())
@@ -552,7 +538,6 @@ async def test_not_yours_looks_exactly_like_does_not_exist(world: World) -> None
 
 async def test_total_count_is_what_b_can_page_through(world: World, request: pytest.FixtureRequest) -> None:
     """Every connection's totalCount, for B, equals the items B gets by paging (with and without A's filters)."""
-    known_bug_on("embedded", world, request, AUDIT_FILTER_BUG)
     walker = Walker(await introspected_schema(world), depth=0)
     root = walker.schema.query_type
     assert root is not None
@@ -657,7 +642,6 @@ async def test_every_mutation_by_b_on_a_fails_like_a_missing_object_and_is_audit
 
 
 async def test_b_reads_its_own_audit_entries_only(world: World, request: pytest.FixtureRequest) -> None:
-    known_bug_on("embedded", world, request, AUDIT_FILTER_BUG)
     entries_query = (
         "query($f: AuditFilter, $after: String) { auditLog(first: 500, filter: $f, after: $after) { totalCount "
         "edges { node { seq actor role tenant operation variables outcome detail prevHash hash } } } }"
@@ -764,12 +748,6 @@ async def test_shared_uplinks_show_b_its_own_vlans_only(store: GraphStore, tmp_p
             assert body["data"]["port"] == {"allowedVlans": expected, "peer": {"allowedVlans": expected}}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: one audit entry per operation, attributed to the first `tenant` argument found "
-    "(schema/audit_trail.py _tenant_argument) and carrying every root field's arguments, so B's admin reads the "
-    "arguments a provider gave for A in the same document",
-)
 async def test_a_provider_batch_naming_both_tenants_does_not_reach_b_s_audit_log(world: World) -> None:
     """A provider changing both tenants in one document: the entry must not show A's names to B's admin."""
     await world.ok(
@@ -782,12 +760,6 @@ async def test_a_provider_batch_naming_both_tenants_does_not_reach_b_s_audit_log
     world.assert_no_leak(body, query)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: a provider's refused assignNodes for B naming A's node is audited under B with the node "
-    "in `variables` and `detail` ('node(s) not available: acme-n1'), so B's admin learns A's node exists and is "
-    "allocated",
-)
 async def test_a_provider_error_about_a_s_node_does_not_reach_b_s_audit_log(world: World) -> None:
     """A provider tries to give B a node A holds: B's admin must not learn from its log that the node exists."""
     refused = await world.call(
@@ -803,3 +775,29 @@ async def test_a_provider_error_about_a_s_node_does_not_reach_b_s_audit_log(worl
 def test_a_s_macs_are_hex_only() -> None:
     assert all(set(mac) <= set("0123456789abcdef:") for mac in a_macs())
     assert len(a_macs()) == 2 * len(A_NODES)
+
+
+async def test_a_s_token_id_with_a_wrong_secret_is_just_an_unknown_token(world: World) -> None:
+    """Presenting A's token id (live or revoked) with a made-up secret reads exactly like a token id that
+    never existed: the refusal does not confirm that A's token exists."""
+    query = "{ viewer { subject } }"
+    answers = []
+    for token_id in (*sorted(world.a_token_ids), "q" * 16):
+        response = await world.client.post(
+            "/graphql", json={"query": query}, headers={"Authorization": f"Bearer mg_{token_id}_{'x' * 43}"}
+        )
+        assert response.status_code == 200
+        answers.append(response.json())
+        world.assert_no_leak(response.json(), query)
+    assert all(a == answers[-1] for a in answers), answers
+    assert error_codes(answers[-1]) == ["UNAUTHENTICATED"]
+
+
+async def test_a_caller_without_credentials_cannot_write_into_b_s_audit_log(world: World) -> None:
+    query = '{ clusters(tenant: "bravo-co") { totalCount } x: tenant(name: "acme-was-here") { name } }'
+    b_before, all_before = await world.audit_count(B_TENANT), await world.audit_count()
+    for headers in ({}, {"Authorization": "Bearer garbage"}, {"Authorization": f"Bearer mg_{'q' * 16}_{'x' * 43}"}):
+        response = await world.client.post("/graphql", json={"query": query}, headers=headers)
+        assert error_codes(response.json()) == ["UNAUTHENTICATED"]
+    assert await world.audit_count() == all_before + 3, "refused requests are audited"
+    assert await world.audit_count(B_TENANT) == b_before, "but not in B's log, which they could flood"

