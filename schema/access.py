@@ -34,16 +34,18 @@ class AccessPolicy(SchemaExtension):
         yield
 
     def _refusal(self, context: Context, ctx: Any) -> ExecutionResult | None:
-        if context.auth_error is not None:
-            return _refusal(Code.UNAUTHENTICATED, f"authentication failed: {context.auth_error}")
         principal = context.principal
-        if principal is None:
-            return _refusal(Code.UNAUTHENTICATED, "credentials required (Authorization: Bearer <token>)")
-        wait = context.services.rate_limiter.take(principal.subject)
+        # Callers without a principal are limited by address, so guessing credentials is slow too.
+        key = principal.subject if principal is not None else f"client:{context.client}"
+        wait = context.services.rate_limiter.take(key)
         if wait is not None:
             return _refusal(
                 Code.RATE_LIMITED, f"too many requests; retry in {wait:.1f} s", retryAfterSeconds=round(wait, 1)
             )
+        if context.auth_error is not None:
+            return _refusal(Code.UNAUTHENTICATED, f"authentication failed: {context.auth_error}")
+        if principal is None:
+            return _refusal(Code.UNAUTHENTICATED, "credentials required (Authorization: Bearer <token>)")
         if principal.tenant is not None and not context.settings.tenant_introspection and _introspects(ctx):
             return _refusal(Code.INTROSPECTION_DISABLED, "schema introspection is disabled for tenant tokens")
         return None

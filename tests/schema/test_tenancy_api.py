@@ -124,8 +124,11 @@ async def test_rate_limits_are_per_caller_and_audited(store: GraphStore, tmp_pat
         body = await api.call("{ viewer { role } }")
         assert [e["extensions"]["code"] for e in body["errors"]] == ["RATE_LIMITED"]
         assert body["errors"][0]["extensions"]["retryAfterSeconds"] > 0
+        # Guessing tokens is limited per address: the same bucket size, then refusals.
+        codes = [await api.codes("{ viewer { role } }", "mg_aaaaaaaaaaaaaaaa_" + "x" * 43) for _ in range(4)]
+        assert codes == [["UNAUTHENTICATED"]] * 3 + [["RATE_LIMITED"]]
     rows = await store.read("MATCH (e:AuditEntry {outcome: 'limited'}) RETURN e.detail AS d")
-    assert [r["d"].split(":")[0] for r in rows] == ["RATE_LIMITED"]
+    assert [r["d"].split(":")[0] for r in rows] == ["RATE_LIMITED", "RATE_LIMITED"]
 
 
 async def test_secrets_never_reach_logs_audit_entries_or_errors(
@@ -144,7 +147,7 @@ async def test_secrets_never_reach_logs_audit_entries_or_errors(
     # The secret may appear in exactly one place: the answer that created it.
     answers = [r for r in api.responses if admin in r]
     assert len(answers) == 1 and "createApiToken" in answers[0]
-    for secret in (admin, admin.split("_")[2], wrong, jwt):
+    for secret in (admin, admin.split("_", 2)[2], wrong, jwt):
         assert secret not in caplog.text
         assert secret not in audit
         assert not any(secret in r for r in api.responses if r is not answers[0])
