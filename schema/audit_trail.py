@@ -90,7 +90,7 @@ class AuditingStore(GraphStore):
 
 def event_for(context: Context, operation: str, outcome: Outcome, detail: str) -> AuditEvent:
     principal = context.principal
-    variables = getattr(context, "audit_arguments", {})
+    variables = context.audit_arguments
     if principal is not None and principal.tenant is not None:
         tenant = principal.tenant
     elif principal is not None and outcome is Outcome.OK:
@@ -168,11 +168,9 @@ class AuditTrail(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
         context: Context = ctx.context
-        operation, arguments = _root_arguments(ctx)
-        context.audit_arguments = arguments  # type: ignore[attr-defined]
-        context.audit_operation = operation  # type: ignore[attr-defined]
+        context.audit_operation, context.audit_arguments = _root_arguments(ctx)
         if _is_mutation(ctx):
-            context.store = AuditingStore(context.store, context, operation)
+            context.store = AuditingStore(context.store, context, context.audit_operation)
         yield
 
     async def on_operation(self) -> Any:  # type: ignore[override]
@@ -186,7 +184,9 @@ class AuditTrail(SchemaExtension):
         refusal = next(((code, message) for code, message in codes if code in outcomes), None)
         if refusal is None and codes and is_mutation:
             refusal = next(iter(codes))
-        operation = getattr(context, "audit_operation", "") or (ctx.operation_name or "")
+        if not context.audit_operation:  # refused before execution (a validation limit)
+            context.audit_operation, context.audit_arguments = _root_arguments(ctx)
+        operation = context.audit_operation or (ctx.operation_name or "")
         if refusal is not None:
             code, message = refusal
             outcome = outcomes.get(code, Outcome.ERROR)

@@ -56,6 +56,10 @@ class Context:
     client: str = ""
     request: Any = None
     response: Any = None
+    audit_operation: str = ""
+    """The operation's root fields, for its audit entry."""
+    audit_arguments: dict[str, Any] = field(default_factory=dict)
+    """Their arguments, variables resolved (the audit log redacts secrets)."""
 
     @property
     def scope(self) -> Scope:
