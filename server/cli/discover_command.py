@@ -38,7 +38,7 @@ from .common import (
     run_with_store,
     settings_from,
 )
-from .inventory_commands import _diff_text, _summary_table
+from .inventory_commands import diff_text, summary_table
 
 
 async def _discover(
@@ -76,8 +76,8 @@ def _report(result: DiscoveryResult, max_lines: int) -> None:
         out.print("no changes: the graph matches what the devices report")
     else:
         for line in changes.lines(limit=max_lines):
-            out.print(_diff_text(line))
-        out.print(_summary_table(changes))
+            out.print(diff_text(line))
+        out.print(summary_table(changes))
         verb = "applied" if result.applied else "proposed; run with --apply to write them"
         out.print(f"{changes.size} changes {verb}")
     if result.drift is not None:

@@ -55,7 +55,7 @@ def _load(file: Path, as_json: bool) -> Inventory:
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
-def _summary_table(changes: ChangeSet) -> Table:
+def summary_table(changes: ChangeSet) -> Table:
     table = Table()
     table.add_column("kind")
     for column, style in (("added", "green"), ("changed", "yellow"), ("removed", "red")):
@@ -70,7 +70,7 @@ def _summary_table(changes: ChangeSet) -> Table:
     return table
 
 
-def _diff_text(line: str) -> Text:
+def diff_text(line: str) -> Text:
     style = {"+": "green", "-": "red", "~": "yellow"}.get(line[:1], "dim")
     return Text(line, style=style)
 
@@ -128,11 +128,11 @@ def _report_import(file: str, changes: ChangeSet, *, dry_run: bool, prune: bool,
         return
     if dry_run:
         for line in changes.lines(limit=max_lines):
-            out.print(_diff_text(line))
-        out.print(_summary_table(changes))
+            out.print(diff_text(line))
+        out.print(summary_table(changes))
         out.print(f"dry run: {changes.size} changes would be made; nothing was written")
     else:
-        out.print(_summary_table(changes))
+        out.print(summary_table(changes))
         out.print(f"imported {file}: {changes.size} changes applied")
 
 
