@@ -1,4 +1,5 @@
-"""The Starlette application: GraphQL (with GraphiQL) at /graphql, /healthz and /metrics."""
+"""The Starlette application: GraphQL (with GraphiQL) at /graphql, over HTTP and, for subscriptions,
+over websockets (graphql-transport-ws); /healthz and /metrics."""
 
 from __future__ import annotations
 
@@ -14,18 +15,23 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 from metalgraph.schema.context import Context, new_context
 from metalgraph.schema.schema import build_schema
+from metalgraph.schema.subscription import SocketContext, authenticate_connection, socket_context
 
 from .audit import AuditEvent, AuditLog, Outcome
 from .auth.authenticator import Authenticator
 from .auth.errors import AuthenticationError
 from .auth.oidc import OidcVerifier
 from .labels import KEYED_LABELS
+from .lifecycle.service import Lifecycle
+from .lifecycle.setup import build_lifecycle
 from .metrics import Metrics
 from .rate_limit import RateLimiter
 from .settings import Settings
@@ -46,11 +52,14 @@ class Services:
     rate_limiter: RateLimiter
     authenticator: Authenticator
     scopes: ScopeCache
+    lifecycle: Lifecycle
 
 
 class GraphQLView(GraphQL[Context, None]):
     def __init__(self, store: GraphStore, settings: Settings, services: Services) -> None:
-        super().__init__(build_schema(settings), graphql_ide="graphiql")
+        super().__init__(
+            build_schema(settings), graphql_ide="graphiql", subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,)
+        )
         self.store = store
         self.settings = settings
         self.services = services
@@ -65,7 +74,7 @@ class GraphQLView(GraphQL[Context, None]):
         scope = EVERYTHING
         if principal is not None and principal.tenant is not None:
             scope = await self.services.scopes.scope(principal.tenant)
-        return new_context(
+        context = new_context(
             self.store,
             principal,
             scope,
@@ -76,6 +85,13 @@ class GraphQLView(GraphQL[Context, None]):
             request=request,
             response=response,
         )
+        return socket_context(context) if request.scope["type"] == "websocket" else context
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Credentials may also come in the `connection_init` payload (browsers cannot set headers)."""
+        if isinstance(context, SocketContext):
+            await authenticate_connection(context)
+        return UNSET
 
 
 def _graphql_error(status: int, code: str, message: str) -> JSONResponse:
@@ -166,8 +182,11 @@ def create_app(settings: Settings, store: GraphStore | None = None, seed: Seeder
         try:
             if seed is not None:
                 await seed(the_store)
+            if settings.run_jobs:
+                await services.lifecycle.start()
             yield
         finally:
+            await services.lifecycle.close()
             if owned:
                 await the_store.close()
 
@@ -181,11 +200,13 @@ def create_app(settings: Settings, store: GraphStore | None = None, seed: Seeder
     async def metrics_endpoint(request: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    audit = AuditLog(the_store)
     services = Services(
-        audit=AuditLog(the_store),
+        audit=audit,
         rate_limiter=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
         authenticator=Authenticator(the_store, settings.admin_token, _oidc_verifier(settings), settings.loopback_reads),
         scopes=ScopeCache(the_store),
+        lifecycle=build_lifecycle(settings, the_store, audit),
     )
     graphql = RequestLimits(GraphQLView(the_store, settings, services), settings, metrics, services.audit)
     app = Starlette(
@@ -193,6 +214,7 @@ def create_app(settings: Settings, store: GraphStore | None = None, seed: Seeder
             Route("/healthz", healthz),
             Route("/metrics", metrics_endpoint),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
         ],
         lifespan=lifespan,
     )

@@ -7,4 +7,5 @@ from .inventory.records import VERTEX_LABELS
 TENANCY_LABELS: tuple[str, ...] = ("Tenant", "Cluster", "ApiToken")
 AUDIT_LABELS: tuple[str, ...] = ("AuditEntry", "AuditHead")
 DISCOVERY_LABELS: tuple[str, ...] = ("LldpScan",)
-KEYED_LABELS: tuple[str, ...] = VERTEX_LABELS + TENANCY_LABELS + AUDIT_LABELS + DISCOVERY_LABELS
+LIFECYCLE_LABELS: tuple[str, ...] = ("ClusterEvent", "Network")
+KEYED_LABELS: tuple[str, ...] = VERTEX_LABELS + TENANCY_LABELS + AUDIT_LABELS + DISCOVERY_LABELS + LIFECYCLE_LABELS

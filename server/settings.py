@@ -58,6 +58,22 @@ class Settings(BaseSettings):
     )
     device_timeout_s: float = Field(default=10.0, gt=0, description="Time limit of one call to a device")
     device_concurrency: int = Field(default=2, ge=1, description="Calls in flight to one device at a time")
+    run_jobs: bool = Field(
+        default=True, description="Whether this server runs cluster jobs and sanitization (any number of servers may)"
+    )
+    job_lease_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="Lease of a cluster job; another server resumes it this long after its owner died",
+    )
+    job_poll_s: float = Field(default=0.5, gt=0, description="How often a server looks for cluster jobs to run")
+    boot_device: str = Field(
+        default="pxe", pattern="^(pxe|disk|cd|usb|bios)$", description="What provisioned nodes boot from once"
+    )
+    max_cluster_nodes: int = Field(
+        default=4096, ge=1, description="Most nodes one cluster may have (an admission rule)"
+    )
+    sanitize_poll_s: float = Field(default=2.0, gt=0, description="How often a node's erase job is polled")
     tenant_introspection: bool = Field(default=False, description="Whether tenant tokens may introspect the schema")
     max_request_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body accepted")
     request_timeout_s: float = Field(default=30.0, gt=0, description="Time limit of one GraphQL request")

@@ -1,0 +1,1 @@
+"""The cluster lifecycle: reserve nodes, isolate them in a VLAN, power them on, release and sanitize."""

@@ -1,0 +1,277 @@
+"""The job runner: every server runs one; together they drive every cluster job to a resting state.
+
+`tick` (every `poll_s`) claims working clusters whose lease has run out: new jobs (created
+unowned) and jobs of a server that died. A claimed job runs as a task that renews its lease and
+performs the job's steps in order, each ending with a write that records the next step; a job
+taken over after a crash therefore resumes at the step it had reached, and each step is idempotent.
+
+Steps by job (the cluster state each shows in parentheses):
+- create: reserve (reserving), network (configuring_network), power (powering_on), ready;
+- grow, replace: reserve, network, power (resizing), [replace: detach the old node], ready;
+- shrink: detach (resizing), ready;
+- release: detach (releasing), wait for sanitization (sanitizing), released.
+A failure in reserve, network or power turns the job into a rollback (rolling_back) that detaches
+the nodes the job brought in; a new cluster then ends `failed` with the reason, a resize goes back
+to `ready` with the reason in its events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from metalgraph.drivers.errors import DriverError
+
+from ..devices.secrets import SecretError
+from ..errors import DomainError
+from ..store.base import StoreError
+from .context import JobContext
+from .detach import detach
+from .events import event_statement
+from .fabric import cluster_trunks, node_ports
+from .network import converge
+from .power import power_on
+from .progress import StepProgress
+from .records import ClusterRecord, LeaseLost, claim, claimable, end_job, owner_guard, read_cluster, set_state
+from .reserve import reserve
+from .states import WORKING, ClusterState, JobKind
+
+log = logging.getLogger("metalgraph.lifecycle")
+
+
+class StepFailed(DomainError):
+    """A step could not be done; the job rolls back and the message becomes the cluster's reason."""
+
+
+def _progress_state(record: ClusterRecord, creating: ClusterState) -> ClusterState:
+    return creating if record.job is JobKind.CREATE else ClusterState.RESIZING
+
+
+class JobRunner:
+    def __init__(self, ctx: JobContext) -> None:
+        self.ctx = ctx
+        self.config = ctx.config
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._working = [s.value for s in WORKING]
+
+    @property
+    def running(self) -> frozenset[str]:
+        return frozenset(self._running)
+
+    async def tick(self) -> None:
+        for key in await claimable(self.ctx.store, self._working):
+            if key not in self._running and await claim(
+                self.ctx.store, key, self.config.owner, self._working, self.config.lease_s
+            ):
+                task = asyncio.create_task(self._drive(key), name=f"cluster job {key}")
+                self._running[key] = task
+                task.add_done_callback(lambda _t, k=key: self._running.pop(k, None))
+
+    async def close(self) -> None:
+        for task in list(self._running.values()):
+            task.cancel()
+        await asyncio.gather(*self._running.values(), return_exceptions=True)
+
+    async def _drive(self, key: str) -> None:
+        heartbeat = asyncio.create_task(self._heartbeat(key, asyncio.current_task()))
+        try:
+            await self.ctx.prepare_devices()
+            while True:
+                record = await read_cluster(self.ctx.store, key)
+                if record is None or record.state not in WORKING or record.job_owner != self.config.owner:
+                    return
+                await self._step(record)
+        except LeaseLost:
+            log.warning("job of cluster %s was taken over by another server", key)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a store outage: the lease runs out and a server resumes the job
+            log.exception("job of cluster %s stopped; it will be resumed", key)
+        finally:
+            heartbeat.cancel()
+
+    async def _heartbeat(self, key: str, job: asyncio.Task[None] | None) -> None:
+        while True:
+            await asyncio.sleep(self.config.lease_s / 3)
+            try:
+                renewed = await claim(self.ctx.store, key, self.config.owner, self._working, self.config.lease_s)
+            except StoreError:
+                continue
+            if not renewed and job is not None:
+                job.cancel()
+                return
+
+    async def _step(self, record: ClusterRecord) -> None:
+        step = record.job_step
+        try:
+            if step == "reserve":
+                await self._reserve(record)
+            elif step == "network":
+                await self._network(record)
+            elif step == "power":
+                await self._power(record)
+            elif step == "detach":
+                await self._detach(record)
+            elif step == "wait_sanitized":
+                await self._wait_sanitized(record)
+            elif step == "rollback":
+                await self._rollback(record)
+            elif step == "ready":
+                await self._finish_ready(record)
+            else:
+                raise StepFailed(f"unknown job step {step!r}")
+        except LeaseLost:
+            raise
+        except (DomainError, DriverError, SecretError) as e:
+            if step == "rollback":
+                raise
+            await self._fail(record, str(e))
+
+    async def _write(self, record: ClusterRecord, *changes: tuple[str, dict[str, object]]) -> None:
+        try:
+            await self.ctx.store.write_atomically([*owner_guard(record.key, self.config.owner), *changes])
+        except StoreError as e:
+            if "by zero" in str(e).lower():
+                raise LeaseLost(record.key) from None
+            raise
+        self.ctx.bell.ring([record.key])
+
+    async def _reserve(self, record: ClusterRecord) -> None:
+        if record.state is ClusterState.REQUESTED:
+            state = ClusterState.RESERVING
+            await self._write(
+                record, set_state(record.key, state), event_statement(record.key, "reserving", state, "choosing nodes")
+            )
+        await reserve(self.ctx, record, _progress_state(record, ClusterState.CONFIGURING_NETWORK))
+
+    async def _network(self, record: ClusterRecord) -> None:
+        state = _progress_state(record, ClusterState.CONFIGURING_NETWORK)
+        progress = StepProgress(self.ctx, record.key)
+        ports = await node_ports(self.ctx.store, record.job_nodes)
+        trunks = await cluster_trunks(self.ctx.store, await node_ports(self.ctx.store, record.members))
+        keys = [p.port for p in ports] + sorted(trunks)
+        started = time.perf_counter()
+        result = await converge(
+            self.ctx.store, self.ctx.access, self.ctx.pool(), keys, progress.reporter("network", state)
+        )
+        await progress.flush()
+        if not result.ok:
+            first = sorted(result.failures.items())[:3]
+            raise StepFailed(
+                f"{len(result.failures)} switch port(s) could not be configured: "
+                + "; ".join(f"{port}: {why}" for port, why in first)
+            )
+        next_state = _progress_state(record, ClusterState.POWERING_ON)
+        message = (
+            f"network isolated: {len(ports)} port(s) on VLAN {record.vlan}, {len(trunks)} trunk port(s) carry it; "
+            f"{result.changed} change(s) in {time.perf_counter() - started:.2f} s"
+        )
+        await self._write(
+            record,
+            set_state(record.key, next_state, job_step="power"),
+            event_statement(record.key, "network", next_state, message, len(keys), len(keys)),
+        )
+
+    async def _power(self, record: ClusterRecord) -> None:
+        state = _progress_state(record, ClusterState.POWERING_ON)
+        progress = StepProgress(self.ctx, record.key)
+        nodes = list(record.job_nodes)
+        failures = await power_on(
+            self.ctx.store,
+            self.ctx.access,
+            self.ctx.pool(),
+            nodes,
+            self.config.boot_device,
+            progress.reporter("power", state),
+        )
+        await progress.flush()
+        if failures:
+            first = sorted(failures.items())[:3]
+            raise StepFailed(
+                f"{len(failures)} node(s) could not be powered on: " + "; ".join(f"{n}: {why}" for n, why in first)
+            )
+        next_step = "detach" if record.job is JobKind.REPLACE else "ready"
+        message = f"{len(nodes)} node(s) booting from {self.config.boot_device.value}"
+        await self._write(
+            record,
+            set_state(record.key, state, job_step=next_step),
+            event_statement(record.key, "power", state, message, len(nodes), len(nodes)),
+        )
+
+    async def _detach(self, record: ClusterRecord) -> None:
+        progress = StepProgress(self.ctx, record.key)
+        if record.job is JobKind.RELEASE:
+            await detach(
+                self.ctx,
+                record,
+                record.members,
+                to="sanitizing",
+                free_vlan=True,
+                state=ClusterState.RELEASING,
+                progress=progress,
+            )
+            await self._write(record, set_state(record.key, ClusterState.SANITIZING, job_step="wait_sanitized"))
+            return
+        leaving = [record.job_args["node"]] if record.job is JobKind.REPLACE else list(record.job_nodes)
+        await detach(
+            self.ctx, record, leaving, to="sanitizing", free_vlan=False, state=ClusterState.RESIZING, progress=progress
+        )
+        await self._write(record, set_state(record.key, ClusterState.RESIZING, job_step="ready"))
+
+    async def _wait_sanitized(self, record: ClusterRecord) -> None:
+        rows = await self.ctx.store.read(
+            "MATCH (n:Node {state: 'sanitizing', sanitizing_for: $key}) RETURN count(n) AS left", {"key": record.key}
+        )
+        if rows and rows[0]["left"]:
+            await self.ctx.bell.wait(record.key, self.config.poll_s * 4)
+            return
+        await self._write(
+            record,
+            end_job(record.key, ClusterState.RELEASED),
+            event_statement(record.key, "released", ClusterState.RELEASED, "every node sanitized; cluster released"),
+        )
+
+    async def _finish_ready(self, record: ClusterRecord) -> None:
+        current = await read_cluster(self.ctx.store, record.key)
+        members = len(current.members) if current else 0
+        message = f"ready: {members} node(s) on VLAN {record.vlan}"
+        await self._write(
+            record,
+            end_job(record.key, ClusterState.READY),
+            event_statement(record.key, "ready", ClusterState.READY, message),
+        )
+
+    async def _fail(self, record: ClusterRecord, reason: str) -> None:
+        """Turn the job into its rollback."""
+        await self._write(
+            record,
+            set_state(record.key, ClusterState.ROLLING_BACK, job_step="rollback", reason=reason),
+            event_statement(record.key, "failed", ClusterState.ROLLING_BACK, f"{reason}; rolling back"),
+        )
+
+    async def _rollback(self, record: ClusterRecord) -> None:
+        creating = record.job is JobKind.CREATE
+        brought_in = record.members if creating else record.job_nodes
+        progress = StepProgress(self.ctx, record.key)
+        await detach(
+            self.ctx,
+            record,
+            brought_in,
+            to="available",
+            free_vlan=creating,
+            state=ClusterState.ROLLING_BACK,
+            progress=progress,
+        )
+        if creating:
+            final, message = ClusterState.FAILED, f"failed: {record.reason}"
+        else:
+            final, message = (
+                ClusterState.READY,
+                f"{record.job.value if record.job else 'change'} undone: {record.reason}",
+            )
+        await self._write(
+            record,
+            end_job(record.key, final, record.reason if creating else ""),
+            event_statement(record.key, "rolled_back", final, message),
+        )

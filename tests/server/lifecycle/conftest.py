@@ -1,0 +1,93 @@
+"""A lifecycle on a small demo fabric whose devices are simulated in a lab of the test's own."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from metalgraph.drivers.sim import SimLab
+from metalgraph.server.audit import AuditLog
+from metalgraph.server.devices.demo_lab import seed_lab
+from metalgraph.server.inventory import service
+from metalgraph.server.inventory.demo import generate_fabric
+from metalgraph.server.inventory.model import Inventory
+from metalgraph.server.lifecycle.records import ClusterRecord, cluster_key, read_cluster
+from metalgraph.server.lifecycle.service import Lifecycle
+from metalgraph.server.lifecycle.setup import build_lifecycle
+from metalgraph.server.lifecycle.states import RESTING
+from metalgraph.server.settings import Settings
+from metalgraph.server.store.base import GraphStore
+from metalgraph.server.tenancy.tenants import create_tenant
+
+FABRIC_GPUS = 512
+"""64 nodes in 2 scalable units of one spine pod, plus the small EU site."""
+
+
+@dataclass
+class Lab:
+    store: GraphStore
+    lab: SimLab
+    inventory: Inventory
+    lifecycle: Lifecycle
+    make: Callable[[], Lifecycle]
+    """Another lifecycle on the same store and lab: a second server."""
+
+    async def settle(self, tenant: str, name: str, timeout_s: float = 60.0) -> ClusterRecord:
+        """Wait until the cluster's job is over; its record then."""
+        key = cluster_key(tenant, name)
+        async with asyncio.timeout(timeout_s):
+            while True:
+                record = await read_cluster(self.store, key)
+                assert record is not None
+                if record.state in RESTING and record.job is None:
+                    return record
+                await asyncio.sleep(0.05)
+
+
+def lifecycle_settings(tmp_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": tmp_path / "data",
+        "job_lease_s": 2.0,
+        "job_poll_s": 0.05,
+        "sanitize_poll_s": 0.02,
+        "device_timeout_s": 1.0,
+        **overrides,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def fabric() -> Inventory:
+    return generate_fabric(FABRIC_GPUS)
+
+
+@pytest.fixture
+async def lab(store: GraphStore, fabric: Inventory, tmp_path: Path) -> AsyncIterator[Lab]:
+    await service.import_inventory(store, fabric)
+    await store.write_atomically([("MATCH (n:Node) SET n.health = 'ok', n.state = 'available'", {})])
+    sim = SimLab()
+    seed_lab(fabric, sim)
+    for node in sim.nodes():
+        node.cleaning_steps = 1
+    await create_tenant(store, "acme")
+    await create_tenant(store, "bravo")
+    started: list[Lifecycle] = []
+
+    def make() -> Lifecycle:
+        made = build_lifecycle(
+            lifecycle_settings(tmp_path), store, AuditLog(store), driver_options={"sim": {"lab": sim}}
+        )
+        started.append(made)
+        return made
+
+    first = make()
+    await first.start()
+    try:
+        yield Lab(store, sim, fabric, first, make)
+    finally:
+        for made in started:
+            await made.close()
