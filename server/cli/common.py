@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from metalgraph.client.cli import fail
 
+from ..errors import DomainError
 from ..labels import KEYED_LABELS
 from ..settings import Settings, load_settings
 from ..store import GraphStore, StoreError, StoreLocked, open_store
@@ -87,6 +88,8 @@ def run_with_store(settings: Settings, work: Callable[[GraphStore], Coroutine[An
                 runner.run(store.close())
     except StoreError as e:
         store_failure(e, "; or work through that server's GraphQL API (metalgraph query)")
+    except DomainError as e:  # a refusal of the domain (e.g. an import that would remove a cluster's node)
+        fail(e.message, EXIT_BAD_INPUT)
 
 
 @contextlib.contextmanager

