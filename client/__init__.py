@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import ApiError, ConnectionFailed, MetalgraphError, ProtocolError, RequestTimeout
+from .errors import (
+    ApiError,
+    ConnectionFailed,
+    MetalgraphError,
+    ProtocolError,
+    RequestTimeout,
+    SubscriptionUnavailable,
+)
 
 DEFAULT_URL = "http://127.0.0.1:8080/graphql"
 
@@ -23,6 +30,7 @@ __all__ = [
     "MetalgraphError",
     "ProtocolError",
     "RequestTimeout",
+    "SubscriptionUnavailable",
 ]
 
 

@@ -28,6 +28,11 @@ class RequestTimeout(ConnectionFailed):
         self.timeout = timeout
 
 
+class SubscriptionUnavailable(ConnectionFailed):
+    """A subscription's websocket could not be opened (refused, no websocket route, no
+    `graphql-transport-ws`, no `connection_ack`); plain queries over HTTP may still work."""
+
+
 class ProtocolError(MetalgraphError):
     """Something answered, but not with a GraphQL response (wrong URL, a proxy's error page)."""
 

@@ -10,14 +10,25 @@ Without arguments the URL and token are those the CLI uses: `METALGRAPH_URL`/`ME
 else the config file `metalgraph login` wrote (see `metalgraph.client.config`), else
 `DEFAULT_URL` and no token. `token=""` means "send no token".
 
+Subscriptions run over a websocket (`graphql-transport-ws`) to the same endpoint (`ws://` for
+`http://`, `wss://` for `https://`); the token goes both as the `Authorization` header of the
+upgrade request and in the `connection_init` payload:
+
+    async with contextlib.aclosing(client.subscribe(document, variables)) as results:
+        async for data in results:
+            ...
+
 Every failure is one of `metalgraph.client.errors`: `ApiError` (GraphQL errors, with the server's
 `extensions.code`), `ConnectionFailed` (server unreachable or too slow), `ProtocolError` (the URL
-answers, but not with GraphQL).
+answers, but not with GraphQL), `SubscriptionUnavailable` (a subscription's websocket could not be
+opened; a `ConnectionFailed`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncGenerator
 from functools import lru_cache
 from types import TracebackType
 from typing import Any
@@ -26,18 +37,23 @@ from gql import Client, GraphQLRequest
 from gql.client import AsyncClientSession
 from gql.transport.aiohttp import AIOHTTPTransport
 from gql.transport.exceptions import (
+    TransportClosed,
     TransportConnectionFailed,
+    TransportError,
     TransportProtocolError,
     TransportQueryError,
     TransportServerError,
 )
+from gql.transport.websockets import WebsocketsTransport
 from graphql import DocumentNode, GraphQLError, Source, parse
 
 from . import DEFAULT_URL
 from .config import resolve
-from .errors import ApiError, ConnectionFailed, ProtocolError, RequestTimeout
+from .errors import ApiError, ConnectionFailed, ProtocolError, RequestTimeout, SubscriptionUnavailable
 
-__all__ = ["DEFAULT_URL", "MetalgraphClient"]
+__all__ = ["DEFAULT_URL", "MetalgraphClient", "websocket_url"]
+
+GRAPHQL_TRANSPORT_WS = "graphql-transport-ws"
 
 
 @lru_cache(maxsize=256)
@@ -123,6 +139,48 @@ class MetalgraphClient:
         one_shot = MetalgraphClient(self.url, self.token or "", self.timeout)
         return asyncio.run(one_shot.execute(document, variables, operation_name))
 
+    async def subscribe(
+        self, document: str, variables: dict[str, Any] | None = None, operation_name: str | None = None
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """Run a subscription over a websocket of its own; yield the `data` of each result until the
+        server completes it. Close the iterator (`contextlib.aclosing`) to stop early.
+
+        Raises `SubscriptionUnavailable` when the websocket cannot be opened (nothing was yielded
+        then), `ApiError` for GraphQL errors, `ConnectionFailed` when the connection drops midway.
+        """
+        request = GraphQLRequest(_parse(document), variable_values=variables, operation_name=operation_name)
+        url = websocket_url(self.url)
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
+        transport = WebsocketsTransport(
+            url=url,
+            headers=headers,
+            init_payload={"Authorization": f"Bearer {self.token}"} if self.token else {},
+            connect_timeout=self.timeout,
+            ack_timeout=self.timeout,
+            close_timeout=min(self.timeout, 5),
+            subprotocols=[GRAPHQL_TRANSPORT_WS],
+        )
+        client = Client(transport=transport)
+        try:
+            session = await client.connect_async()
+        except TransportError as e:
+            raise SubscriptionUnavailable(url, _reason(e)) from None
+        except (TimeoutError, OSError) as e:
+            raise SubscriptionUnavailable(url, _short(str(e)) or type(e).__name__) from None
+        assert isinstance(session, AsyncClientSession)
+        try:
+            async for result in session.subscribe(request, get_execution_result=True):
+                yield dict(result.data or {})
+        except TransportQueryError as e:
+            raise ApiError.from_errors(e.errors or [{"message": str(e)}], e.data) from None
+        except (TransportConnectionFailed, TransportClosed, TransportServerError) as e:
+            raise ConnectionFailed(url, _reason(e) or "the websocket closed") from None
+        except TransportProtocolError as e:
+            raise ProtocolError(f"{url} did not follow {GRAPHQL_TRANSPORT_WS}: {_short(str(e))}") from None
+        finally:
+            with contextlib.suppress(TransportError, OSError, TimeoutError):  # the connection may be gone already
+                await client.close_async()
+
     async def _run(self, session: AsyncClientSession, request: GraphQLRequest) -> dict[str, Any]:
         try:
             result = await session.execute(request, get_execution_result=True)
@@ -137,6 +195,14 @@ class MetalgraphClient:
         except TimeoutError:
             raise RequestTimeout(self.url, self.timeout) from None
         return dict(result.data or {})
+
+
+def websocket_url(url: str) -> str:
+    """The websocket URL of a GraphQL endpoint: `ws://` for `http://`, `wss://` for `https://`."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    return {"http": "ws", "https": "wss"}.get(scheme.lower(), scheme) + "://" + rest
 
 
 def _reason(error: BaseException) -> str:

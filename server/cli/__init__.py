@@ -9,7 +9,7 @@ store's data directory is in use by a running server.
 
 from __future__ import annotations
 
-from metalgraph.client import auth_cli
+from metalgraph.client import auth_cli, cluster_cli
 from metalgraph.client.cli import register
 
 from . import audit_commands, discover_command, drivers_commands, inventory_commands, serve_command
@@ -17,6 +17,7 @@ from .common import app
 
 register(app)
 auth_cli.register(app)
+cluster_cli.register(app)
 inventory_commands.register(app)
 audit_commands.register(app)
 drivers_commands.register(app)

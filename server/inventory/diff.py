@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .records import EdgeId, Props, Records, VertexId
@@ -108,3 +109,74 @@ def diff(current: Records, desired: Records, *, remove_missing: bool = True) -> 
             eid for eid in current.edges if eid not in desired.edges and eid[1] not in removed and eid[2] not in removed
         ]
     return changes
+
+
+# --------------------------------------------------------------------------- what clusters hold
+
+
+@dataclass(frozen=True)
+class ClusterHolds:
+    """What the clusters hold among the records a change set would remove."""
+
+    members: Mapping[str, str] = field(default_factory=dict)
+    """Node name -> key of the cluster it is a member of."""
+    vlan_ports: Mapping[str, str] = field(default_factory=dict)
+    """Switch port key -> the cluster VLAN(s) it carries, in words (`VLAN 1234 of cluster acme/train`)."""
+
+
+def removed(changes: ChangeSet, current: Records) -> tuple[set[VertexId], set[EdgeId]]:
+    """The vertices `changes` removes, and every edge it removes (also those going with a removed vertex)."""
+    vertices = set(changes.remove_vertices)
+    edges = set(changes.remove_edges) | {eid for eid in current.edges if eid[1] in vertices or eid[2] in vertices}
+    return vertices, edges
+
+
+def _node_of(nic: str, current: Records) -> str:
+    return str(current.vertices.get(("NIC", nic), {}).get("node") or nic.partition("/")[0])
+
+
+def removal_scope(changes: ChangeSet, current: Records) -> tuple[set[str], set[str]]:
+    """The nodes and switch ports whose cluster holds decide whether `changes` may be applied."""
+    vertices, edges = removed(changes, current)
+    nodes = {key for label, key in vertices if label == "Node"}
+    nodes |= {_node_of(key, current) for label, key in vertices if label == "NIC"}
+    ports = {key for label, key in vertices if label == "Port"}
+    for type_, (src_label, src), (_dst_label, dst) in edges:
+        if type_ == "CABLED" and src_label == "NIC":
+            nodes.add(_node_of(src, current))
+        elif type_ == "CABLED":
+            ports |= {src, dst}
+    return nodes, ports
+
+
+def held_removals(changes: ChangeSet, current: Records, holds: ClusterHolds) -> list[str]:
+    """What `changes` would take from a cluster, in words; empty when it takes nothing.
+
+    A cluster holds its member nodes with their NICs and the cables from them, and every switch
+    port that carries its VLAN, with the cables between such ports.
+    """
+    vertices, edges = removed(changes, current)
+    out: list[str] = []
+    for label, key in sorted(vertices):
+        if label == "Node" and key in holds.members:
+            out.append(f"node {key} is a member of cluster {holds.members[key]}")
+        elif label == "NIC" and ("Node", _node_of(key, current)) not in vertices:
+            node = _node_of(key, current)
+            if node in holds.members:
+                nic = key.partition("/")[2]
+                out.append(f"NIC {nic} of node {node} (a member of cluster {holds.members[node]})")
+        elif label == "Port" and key in holds.vlan_ports:
+            out.append(f"switch port {key} carries {holds.vlan_ports[key]}")
+    for type_, (src_label, src), (_dst_label, dst) in sorted(edges):
+        if type_ != "CABLED" or (src_label, src) in vertices:
+            continue
+        if src_label == "NIC":
+            node = _node_of(src, current)
+            if node in holds.members and ("Node", node) not in vertices:
+                nic = src.partition("/")[2]
+                cluster = holds.members[node]
+                out.append(f"the cable from NIC {nic} of node {node} (a member of cluster {cluster}) to port {dst}")
+        elif ("Port", dst) not in vertices and (src in holds.vlan_ports or dst in holds.vlan_ports):
+            at = src if src in holds.vlan_ports else dst
+            out.append(f"the cable {src} -- {dst} (port {at} carries {holds.vlan_ports[at]})")
+    return out

@@ -16,6 +16,11 @@ Each entity OWNS some records, and an edit diffs and writes only those:
 So replacing a switch never drops the cables that nodes or links own. References are checked
 against the store before anything is written, and the write is one atomic unit.
 
+What the cluster lifecycle owns survives a replacement as it survives an import
+(`records.keep_owned`: a node's allocation and power state, `failure_reason`, a port's VLANs), and an
+edit that would remove what a cluster holds (a member node, its NICs or their cables, a switch port
+carrying a cluster's VLAN) is refused with InUse.
+
 Edits within one process are serialised per store, so "is this port free?" and the write that
 uses the port cannot interleave with another edit. The name is the identity: renaming is not
 supported (delete and create instead).
@@ -30,8 +35,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import AlreadyExists, DomainError, InUse, InvalidReference, NotFound
-from ..store.base import GraphStore
-from .diff import ChangeSet, diff
+from ..store.base import GraphStore, Statement
+from .diff import ChangeSet, diff, removal_scope
 from .model import (
     Health,
     Inventory,
@@ -46,9 +51,10 @@ from .model import (
     Switch,
     SwitchRole,
 )
-from .records import Props, Records, VertexId, port_key, to_records
+from .records import Props, Records, VertexId, keep_owned, port_key, to_records
 from .references import InventoryProblem, find_problems
-from .repository import apply_changes, load_records
+from .repository import apply_changes, change_statements, load_records
+from .service import check_cluster_holds, cluster_holds
 
 STATUS_FIELDS = ("state", "power_state", "health")
 """Operational fields of a node: kept by `replace_node` unless the new definition sets them."""
@@ -211,14 +217,54 @@ def _check_existence(kind: str, name: str, exists: bool, create: bool) -> None:
         raise NotFound(f"{kind} {name!r} not found")
 
 
+_LOCK_NODES = "UNWIND $nodes AS k MATCH (n:Node {key: k}) SET n.inventory_editing = true"
+
+_GUARD_NOT_MEMBERS = """
+UNWIND $nodes AS k
+MATCH (n:Node {key: k})
+OPTIONAL MATCH (c:Cluster)-[:MEMBER]->(n)
+WITH collect(DISTINCT n) AS locked, count(c) AS members
+WITH locked, 1 / CASE WHEN members = 0 THEN 1 ELSE 0 END AS free
+UNWIND locked AS n
+WITH n, free WHERE free = 1
+REMOVE n.inventory_editing
+"""
+"""After `_LOCK_NODES` in the same transaction (see tenancy.clusters): a node that joined a cluster
+after the check fails the whole write, so an edit never removes a part of a member node."""
+
+
 async def _commit(
-    store: GraphStore, owner: _Owner, current: Records, desired: Records, extra: ChangeSet | None = None
+    store: GraphStore,
+    owner: _Owner,
+    current: Records,
+    desired: Records,
+    extra: ChangeSet | None = None,
+    *,
+    explicit: frozenset[str] = frozenset(),
 ) -> ChangeSet:
-    changes = diff(owner.select(current), owner.select(desired))
+    changes = diff(owner.select(current), owner.select(keep_owned(current, desired, explicit)))
     if extra is not None:
         changes.change_edges.update(extra.change_edges)
-    if not changes.empty:
+    if changes.empty:
+        return changes
+    what = (
+        f"{owner.label.lower()} {owner.name!r}"
+        if desired.vertices
+        else f"deleting {owner.label.lower()} {owner.name!r}"
+    )
+    await check_cluster_holds(store, changes, current, what)
+    nodes, _ports = removal_scope(changes, current)
+    if not nodes:
         await apply_changes(store, changes)
+        return changes
+    params = {"nodes": sorted(nodes)}
+    statements: list[Statement] = [(_LOCK_NODES, params), (_GUARD_NOT_MEMBERS, params), *change_statements(changes)]
+    try:
+        await store.write_atomically(statements)
+    except Exception as e:
+        if "by zero" in str(e).lower():
+            raise InUse(f"{what}: a node joined a cluster meanwhile; nothing was changed") from None
+        raise
     return changes
 
 
@@ -380,7 +426,8 @@ async def replace_node(store: GraphStore, node: Node) -> Node:
     GPUs and NICs left out are deleted with their edges. The operational fields (`state`,
     `power_state`, `health`) keep their stored values unless the new definition sets them
     explicitly (pydantic's `model_fields_set`), so re-describing the hardware of an allocated
-    node never makes it look available.
+    node never makes it look available; `failure_reason` is always kept. Setting the state of a
+    cluster member explicitly, or removing one of its NICs or cables, is refused with InUse.
     """
     return await _put_node(store, node, create=False)
 
@@ -404,8 +451,12 @@ async def _put_node(store: GraphStore, node: Node, *, create: bool) -> Node:
     async with _lock(store):
         current = await _load_node(store, name, (g.uuid for g in node.gpus), refs)
         _check_existence("node", name, ("Node", name) in current.vertices, create)
+        explicit = frozenset(STATUS_FIELDS) & node.model_fields_set
         if not create:
-            node = _keep_status(node, current.vertices[("Node", name)])
+            stored = current.vertices[("Node", name)]
+            if "state" in explicit and node.state != stored.get("state"):
+                await _refuse_member_state(store, name, str(node.state))
+            node = _keep_status(node, stored)
 
         racks = (Rack(name=node.rack, site="stub"),) if await _exists(store, "Rack", node.rack) else ()
         switches = _stub_switches(current, node.rack)
@@ -435,15 +486,30 @@ async def _put_node(store: GraphStore, node: Node, *, create: bool) -> Node:
             raise InUse(f"node {name!r}: {_summary(used)}", used)
 
         desired = to_records(Inventory(switches=switches, nodes=(node,)))
-        await _commit(store, _node_owner(name), current, desired)
+        await _commit(store, _node_owner(name), current, desired, explicit=explicit)
     return node
 
 
+async def _refuse_member_state(store: GraphStore, name: str, state: str) -> None:
+    cluster = (await cluster_holds(store, [name], [])).members.get(name)
+    if cluster is not None:
+        raise InUse(
+            f"node {name!r} is a member of cluster {cluster}: its state is the cluster lifecycle's "
+            f"(cannot set it to {state!r}); release the node from the cluster first"
+        )
+
+
 async def delete_node(store: GraphStore, name: str) -> None:
-    """Delete a node with its GPUs, NICs and their cables; refused with InUse while it is allocated."""
+    """Delete a node with its GPUs, NICs and their cables; refused with InUse while it is allocated
+    or a member of a cluster."""
     async with _lock(store):
         current = await _load_node(store, name)
         _check_existence("node", name, ("Node", name) in current.vertices, create=False)
+        cluster = (await cluster_holds(store, [name], [])).members.get(name)
+        if cluster is not None:
+            raise InUse(
+                f"node {name!r} is a member of cluster {cluster}; release it from the cluster before deleting it"
+            )
         if current.vertices[("Node", name)].get("state") == NodeState.ALLOCATED.value:
             raise InUse(f"node {name!r} is allocated; release it before deleting it")
         await _commit(store, _node_owner(name), current, Records())
@@ -515,7 +581,9 @@ async def delete_link(store: GraphStore, a: PortRef, b: PortRef) -> Link:
         for src, dst in ((ka, kb), (kb, ka)):
             props = current.edges.get(_link_edge(src, dst))
             if props is not None:
-                await apply_changes(store, ChangeSet(remove_edges=[_link_edge(src, dst)]))
+                changes = ChangeSet(remove_edges=[_link_edge(src, dst)])
+                await check_cluster_holds(store, changes, current, f"deleting the link {src} -- {dst}")
+                await apply_changes(store, changes)
                 ends = {ka: a, kb: b}
                 return Link(a=ends[src], b=ends[dst], speed_gbps=props["speed_gbps"])
     raise NotFound(f"no cable between switch ports {ka} and {kb}")

@@ -12,7 +12,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+
+from .vlans import DEFAULT_QUARANTINE_VLAN, DEFAULT_VLAN_POOL, MAX_VLAN, MIN_VLAN, in_ranges, vlan_ranges
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 PortName = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
@@ -86,6 +88,29 @@ class Site(Strict):
     country: Annotated[str, StringConstraints(pattern=r"^([A-Z]{2})?$")] = ""
     jurisdiction: str = ""
     certifications: tuple[str, ...] = ()
+    vlan_pool: str = Field(
+        default=DEFAULT_VLAN_POOL,
+        description="The VLAN ids clusters in this site get theirs from: ascending, non-overlapping ranges "
+        "of ids in 2..4094, e.g. `1000-3999` or `100-199,300-399`.",
+    )
+    quarantine_vlan: Annotated[int, Field(ge=MIN_VLAN, le=MAX_VLAN)] = Field(
+        default=DEFAULT_QUARANTINE_VLAN,
+        description="The VLAN of node ports that are in no cluster; outside the VLAN pool.",
+    )
+
+    @field_validator("vlan_pool")
+    @classmethod
+    def _pool_parses(cls, value: str) -> str:
+        vlan_ranges(value)  # a ValueError here is reported at `vlan_pool`
+        return value
+
+    @field_validator("quarantine_vlan")
+    @classmethod
+    def _quarantine_outside_pool(cls, value: int, info: ValidationInfo) -> int:
+        pool = info.data.get("vlan_pool")  # absent when the pool itself was invalid
+        if pool is not None and in_ranges(vlan_ranges(pool), value):
+            raise ValueError(f"quarantine VLAN {value} lies inside vlan_pool {pool!r}; pick one outside the pool")
+        return value
 
 
 class Rack(Strict):

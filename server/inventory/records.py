@@ -2,7 +2,9 @@
 
 This is the one place that knows how the file format maps onto the graph model of
 DESIGN.md. Import, export and the diff all work on records, so "export then import is a
-no-op" holds by construction: `to_records(from_records(r)) == r`.
+no-op" holds by construction: `to_records(from_records(r)) == r` for the properties the file
+format declares. The others, and the values the cluster lifecycle owns, are the subject of
+`keep_owned` (see schema/MODEL.md, "Who owns a property").
 
 Every vertex has a `key` unique within its label: the name for sites, racks, nodes and
 switches, the uuid for GPUs, `node/nic` for NICs and `switch/port` for ports.
@@ -21,6 +23,7 @@ from .model import (
     Link,
     Nic,
     Node,
+    NodeState,
     NvLink,
     PcieAffinity,
     Port,
@@ -63,6 +66,75 @@ OWNER_EDGES: dict[str, tuple[str, str, str]] = {
 
 BMC_PROPS: tuple[str, ...] = ("bmc_driver", "bmc_address", "bmc_credentials")
 """The node properties that hold its `Bmc`."""
+
+
+def _declared(model: type[Any], drop: set[str], add: tuple[str, ...] = ()) -> frozenset[str]:
+    return frozenset({"key", *(set(model.model_fields) - drop), *add})
+
+
+DECLARED_PROPS: dict[str, frozenset[str]] = {
+    "Site": _declared(Site, set()),
+    "Rack": _declared(Rack, set()),
+    "Switch": _declared(Switch, {"ports", "u"}),
+    "Port": _declared(Port, set(), ("switch",)),
+    "Node": _declared(Node, {"bmc", "gpus", "nics", "nvlinks", "pcie", "u"}, BMC_PROPS),
+    "GPU": _declared(Gpu, set(), ("node",)),
+    "NIC": _declared(Nic, {"port"}, ("node",)),
+}
+"""The vertex properties the file format declares, per label. Any other stored property (such as a
+node's `failure_reason`) was written by a service and is neither exported nor touched by an import."""
+
+LIFECYCLE_NODE_STATES: frozenset[str] = frozenset(
+    {NodeState.ALLOCATED.value, NodeState.SANITIZING.value, NodeState.FAILED.value}
+)
+"""Node states only the cluster lifecycle sets; `available` and `maintenance` are the provider's."""
+
+PORT_VLAN_PROPS: tuple[str, ...] = ("mode", "access_vlan", "allowed_vlans")
+"""A port's VLAN settings: the lifecycle's once the port has a VLAN assignment."""
+
+
+def vlan_assigned(port: Props) -> bool:
+    """Whether a stored port carries any VLAN (an access VLAN or a trunk's allowed VLANs)."""
+    return port.get("access_vlan") is not None or bool(port.get("allowed_vlans"))
+
+
+def keep_owned_props(label: str, stored: Props, declared: Props, explicit: frozenset[str] = frozenset()) -> Props:
+    """`declared` (the properties a file or a definition gives an existing vertex), with the stored
+    values it does not own carried over:
+
+    - properties the file format does not declare (a node's `failure_reason`, ...), always;
+    - a node's `power_state`, always: the file's value only seeds a new node;
+    - a node's `state` while it is one the lifecycle sets (allocated, sanitizing, failed);
+    - a port's `mode`, `access_vlan` and `allowed_vlans` once the stored port has a VLAN assignment.
+
+    Names in `explicit` are exempt (an API edit that sets a status field on purpose).
+    """
+    out = dict(declared)
+    known = DECLARED_PROPS.get(label)
+    if known is not None:
+        out.update({k: v for k, v in stored.items() if k not in known})
+    if label == "Node":
+        if "power_state" in stored and "power_state" not in explicit:
+            out["power_state"] = stored["power_state"]
+        if stored.get("state") in LIFECYCLE_NODE_STATES and "state" not in explicit:
+            out["state"] = stored["state"]
+    elif label == "Port" and vlan_assigned(stored):
+        for name in PORT_VLAN_PROPS:
+            if name in stored:
+                out[name] = stored[name]
+            else:
+                out.pop(name, None)
+    return out
+
+
+def keep_owned(current: Records, desired: Records, explicit: frozenset[str] = frozenset()) -> Records:
+    """`desired` with `keep_owned_props` applied to every vertex `current` holds too."""
+    out = Records(vertices=dict(desired.vertices), edges=dict(desired.edges))
+    for vid, props in desired.vertices.items():
+        stored = current.vertices.get(vid)
+        if stored is not None:
+            out.vertices[vid] = keep_owned_props(vid[0], stored, props, explicit)
+    return out
 
 
 def nic_key(node: str, nic: str) -> str:
@@ -162,8 +234,10 @@ def _node_records(rec: Records, node: Node, port_speed: dict[str, float]) -> Non
         rec.edge("PCIE", ("GPU", uuid_of[aff.gpu]), ("NIC", nic_key(node.name, aff.nic)), {"path": aff.path})
 
 
-def _fields(props: Props, *drop: str) -> Props:
-    return {k: v for k, v in props.items() if k not in drop and k != "key"}
+def _fields(props: Props, *drop: str, label: str = "") -> Props:
+    """The model fields of stored properties: without `drop`, the key, and what the format does not declare."""
+    known = DECLARED_PROPS.get(label)
+    return {k: v for k, v in props.items() if k not in drop and k != "key" and (known is None or k in known)}
 
 
 def from_records(rec: Records) -> Inventory:
@@ -179,16 +253,16 @@ def from_records(rec: Records) -> Inventory:
         out[(type_, src_label)].setdefault(src, {})[dst] = props
         if type_ == "HOLDS":
             rack_u[(dst_label, dst)] = props.get("u")
-    sites = [Site(**_fields(p)) for _k, p in sorted(by_label["Site"].items())]
-    racks = [Rack(**_fields(p)) for _k, p in sorted(by_label["Rack"].items())]
+    sites = [Site(**_fields(p, label="Site")) for _k, p in sorted(by_label["Site"].items())]
+    racks = [Rack(**_fields(p, label="Rack")) for _k, p in sorted(by_label["Rack"].items())]
 
     switches = []
     for name, props in sorted(by_label["Switch"].items()):
         ports = sorted(
-            (Port(**_fields(by_label["Port"][pk], "switch")) for pk in children[("HAS_PORT", name)]),
+            (Port(**_fields(by_label["Port"][pk], "switch", label="Port")) for pk in children[("HAS_PORT", name)]),
             key=lambda p: (p.index, p.name),
         )
-        switches.append(Switch(**_fields(props), u=rack_u.get(("Switch", name)), ports=tuple(ports)))
+        switches.append(Switch(**_fields(props, label="Switch"), u=rack_u.get(("Switch", name)), ports=tuple(ports)))
 
     def port_ref(pk: str) -> PortRef:
         port = by_label["Port"][pk]
@@ -198,12 +272,14 @@ def from_records(rec: Records) -> Inventory:
     for name, props in sorted(by_label["Node"].items()):
         gpu_keys = children[("HAS_GPU", name)]
         index_of = {k: by_label["GPU"][k]["index"] for k in gpu_keys}
-        gpus = sorted((Gpu(**_fields(by_label["GPU"][k], "node")) for k in gpu_keys), key=lambda g: g.index)
+        gpus = sorted(
+            (Gpu(**_fields(by_label["GPU"][k], "node", label="GPU")) for k in gpu_keys), key=lambda g: g.index
+        )
         nics = []
         for nk in sorted(children[("HAS_NIC", name)]):
             cabled = out[("CABLED", "NIC")].get(nk, {})
             port = port_ref(next(iter(cabled))) if cabled else None
-            nics.append(Nic(**_fields(by_label["NIC"][nk], "node"), port=port))
+            nics.append(Nic(**_fields(by_label["NIC"][nk], "node", label="NIC"), port=port))
         nvlinks = sorted(
             (
                 NvLink(a=index_of[g], b=index_of[peer], links=p["links"])
@@ -227,7 +303,7 @@ def from_records(rec: Records) -> Inventory:
             )
         nodes.append(
             Node(
-                **_fields(props, *BMC_PROPS),
+                **_fields(props, *BMC_PROPS, label="Node"),
                 u=rack_u.get(("Node", name)),
                 bmc=bmc,
                 gpus=tuple(gpus),

@@ -1,0 +1,71 @@
+"""The index read from a real store (both kinds) and the cache that keeps it current."""
+
+from __future__ import annotations
+
+from metalgraph.server.inventory import service
+from metalgraph.server.inventory.demo import generate_fabric
+from metalgraph.server.placement import ClusterSpec, Level, PlacementCache, index_from_inventory, load_index, plan
+from metalgraph.server.store.base import GraphStore
+from metalgraph.server.tenancy import clusters, tenants
+from metalgraph.server.topology.paths import shortest_path
+
+
+async def test_the_index_read_from_a_store_equals_the_one_built_from_the_inventory(store: GraphStore) -> None:
+    inventory = generate_fabric(1024, nvl72=False)
+    await service.import_inventory(store, inventory)
+    await store.write_atomically([("MATCH (p:Port {key: 'leaf-p01-su02-r3/swp7'}) SET p.oper_status = 'down'", {})])
+    switches = tuple(
+        sw.model_copy(
+            update={
+                "ports": tuple(
+                    p.model_copy(update={"oper_status": "down"}) if p.name == "swp7" else p for p in sw.ports
+                )
+            }
+        )
+        if sw.name == "leaf-p01-su02-r3"
+        else sw
+        for sw in inventory.switches
+    )
+    loaded = await load_index(store)
+    direct = index_from_inventory(inventory.model_copy(update={"switches": switches}))
+    assert loaded.signature() == direct.signature()
+    assert loaded.occupancy.link_error.sum() == 1
+
+
+async def test_hop_diameter_agrees_with_the_path_query(store: GraphStore) -> None:
+    await service.import_inventory(store, generate_fabric(1024))
+    index = await load_index(store)
+    p = plan(index, ClusterSpec(nodes=40, exclude_unhealthy=False))  # spans two leaf domains
+    assert len(p.domains[Level.LEAF]) == 2
+    first, last = p.nodes[0], p.nodes[-1]
+    assert index.domain_of(first, Level.LEAF) != index.domain_of(last, Level.LEAF)
+    path = await shortest_path(store, first, last)
+    assert p.hop_diameter == path.hop_count == 4
+    assert p.bottleneck_gbps == path.bottleneck_gbps
+
+
+async def test_the_cache_follows_the_store(store: GraphStore) -> None:
+    await service.import_inventory(store, generate_fabric(256))
+    cache = PlacementCache(store, occupancy_max_age_s=3600, topology_max_age_s=3600)
+    first = await cache.index()
+    assert await cache.index() is first  # nothing changed: the same snapshot
+    node = first.topology.node_names[5]
+    await tenants.create_tenant(store, "acme")
+    await clusters.create_cluster(store, "acme", "train")
+    await clusters.assign_nodes(store, "acme", "train", [node])
+    assert (await cache.index()) is first  # no audit entry, max age not reached: still the snapshot
+    cache.invalidate()
+    second = await cache.index()
+    pos = second.topology.node_pos[node]
+    assert second.occupancy.member[pos] and not first.occupancy.member[pos]
+    assert second.topology is first.topology and cache.topology_loads == 1
+    # an audit append (what every API change does) is seen without invalidate()
+    await store.write_atomically([("MERGE (h:AuditHead {key: 'head'}) SET h.seq = 7", {})])
+    await clusters.unassign_nodes(store, "acme", "train", [node])
+    third = await cache.index()
+    assert not third.occupancy.member[pos] and cache.topology_loads == 1
+    # more nodes in the store: the topology is rebuilt
+    await service.import_inventory(store, generate_fabric(512))
+    await store.write_atomically([("MATCH (h:AuditHead {key: 'head'}) SET h.seq = 8", {})])
+    fourth = await cache.index()
+    assert fourth.topology.size == 64 and cache.topology_loads == 2
