@@ -7,15 +7,19 @@ node = lab.add_node("node-01")
 leaf.faults.flapping_ports.add("swp2")
 async with SimSwitch(DeviceConfig("sim://leaf-01")) as switch:
     ports = await switch.get_ports()
+
+SimLab(state_dir=path) (or METALGRAPH_SIM_STATE_DIR for the default lab) keeps the devices in files
+shared by processes; change them there inside `with lab.edit_switch("leaf-01") as leaf:`.
 """
 
 from .bmc import SimBmc
 from .faults import Faults
-from .lab import SimLab, default_inventory, default_lab, sim_address
+from .lab import STATE_DIR_ENV, SimLab, default_inventory, default_lab, new_node, new_switch, sim_address
 from .state import NodeState, SimJob, SimNeighbour, SimPort, SwitchState, fake_mac
 from .switch import SimSwitch
 
 __all__ = [
+    "STATE_DIR_ENV",
     "Faults",
     "NodeState",
     "SimBmc",
@@ -28,5 +32,7 @@ __all__ = [
     "default_inventory",
     "default_lab",
     "fake_mac",
+    "new_node",
+    "new_switch",
     "sim_address",
 ]

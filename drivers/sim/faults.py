@@ -1,5 +1,6 @@
 """Fault injection for one simulated device. Every call through a sim driver passes `Faults.enter`
-first; tests and demos flip the fields at any time and the next call sees them."""
+first; tests and demos flip the fields at any time and the next call sees them (in a persistent
+`SimLab`, change them inside `lab.edit_switch(...)`/`lab.edit_node(...)` so that they are saved)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ class Faults:
     rising_errors: dict[str, int] = field(default_factory=dict)
     fail_cleaning: bool = False
     calls: int = 0
-    """Successful calls so far (what `die_after_calls` counts)."""
+    """Successful calls so far (what `die_after_calls` counts); in a persistent lab, by every process."""
 
     def clear(self) -> None:
         """Back to a healthy device; the call count restarts."""
@@ -40,6 +41,11 @@ class Faults:
 
     async def enter(self, address: str, timeout_s: float, *, change: bool = False) -> None:
         """Apply the faults to one call: wait the latency, then raise what the faults say."""
+        await self.delay(address, timeout_s)
+        self.admit(address, change=change)
+
+    async def delay(self, address: str, timeout_s: float) -> None:
+        """The waiting half of `enter`: refuse an unreachable device, wait the latency (or time out)."""
         if self.unreachable or self._dead:
             raise DeviceUnreachable("no answer (simulated)", device=address)
         if self.latency_s > timeout_s:
@@ -47,7 +53,10 @@ class Faults:
             raise DeviceTimeout(f"no answer within {timeout_s:g} s (simulated)", device=address)
         if self.latency_s > 0:
             await asyncio.sleep(self.latency_s)
-        if self._dead:  # it may have died while this call waited
+
+    def admit(self, address: str, *, change: bool = False) -> None:
+        """The deciding half of `enter`, after the wait: refuse or count the call."""
+        if self.unreachable or self._dead:  # it may have died while this call waited
             raise DeviceUnreachable("no answer (simulated)", device=address)
         if change and self.reject_changes:
             raise ChangeRejected("the device refused the change (simulated)", device=address)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from ..base import SwitchDriver
-from ..errors import ChangeRejected, DeviceUnreachable, MalformedResponse
+from ..errors import ChangeRejected, MalformedResponse
 from ..types import DeviceConfig, LldpNeighbour, PortInfo, SwitchportMode, VlanState
 from .lab import lab_for
 from .state import SimPort, SwitchState
 
 VLAN_IDS = range(1, 4095)
+T = TypeVar("T")
 
 
 class SimSwitch(SwitchDriver):
@@ -28,12 +30,9 @@ class SimSwitch(SwitchDriver):
         super().__init__(config)
         self.lab = lab_for(config)
 
-    async def _switch(self, *, change: bool = False) -> SwitchState:
-        switch = self.lab.find_switch(self.address)
-        if switch is None:
-            raise DeviceUnreachable("no simulated switch at this address", device=self.address)
-        await switch.faults.enter(self.address, self.config.timeout_s, change=change)
-        return switch
+    async def _call(self, operation: Callable[[SwitchState], T], *, change: bool = False) -> T:
+        """Run `operation` on the switch's state as one device call (see `SimLab.call`)."""
+        return await self.lab.call("switch", self.address, self.config.timeout_s, operation, change=change)
 
     def _port(self, switch: SwitchState, name: str) -> SimPort:
         port = switch.ports.get(name)
@@ -42,42 +41,52 @@ class SimSwitch(SwitchDriver):
         return port
 
     async def get_ports(self) -> list[PortInfo]:
-        switch = await self._switch()
-        faults = switch.faults
-        for port in switch.ports.values():
-            if port.name in faults.flapping_ports:
-                port.oper_up = not port.oper_up
-            added = faults.rising_errors.get(port.name, 0)
-            if added:
-                port.counters = dataclasses.replace(port.counters, in_errors=port.counters.in_errors + added)
-        return sorted((port.info() for port in switch.ports.values()), key=lambda info: info.index)
+        def read(switch: SwitchState) -> list[PortInfo]:
+            faults = switch.faults
+            for port in switch.ports.values():
+                if port.name in faults.flapping_ports:
+                    port.oper_up = not port.oper_up
+                added = faults.rising_errors.get(port.name, 0)
+                if added:
+                    port.counters = dataclasses.replace(port.counters, in_errors=port.counters.in_errors + added)
+            return sorted((port.info() for port in switch.ports.values()), key=lambda info: info.index)
+
+        return await self._call(read)
 
     async def get_vlan_state(self, port: str) -> VlanState:
-        switch = await self._switch()
-        return self._port(switch, port).vlan_state()
+        return await self._call(lambda switch: self._port(switch, port).vlan_state())
 
     async def get_vlan_states(self) -> dict[str, VlanState]:
-        switch = await self._switch()
-        return {port.name: port.vlan_state() for port in sorted(switch.ports.values(), key=lambda p: p.index)}
+        return await self._call(
+            lambda switch: {p.name: p.vlan_state() for p in sorted(switch.ports.values(), key=lambda p: p.index)}
+        )
 
     async def set_access_vlan(self, port: str, vlan: int) -> None:
-        target = self._switchport(await self._switch(change=True), port, [vlan])
-        target.mode, target.access_vlan = SwitchportMode.ACCESS, vlan
-        target.native_vlan, target.allowed_vlans = None, ()
+        def apply(switch: SwitchState) -> None:
+            target = self._switchport(switch, port, [vlan])
+            target.mode, target.access_vlan = SwitchportMode.ACCESS, vlan
+            target.native_vlan, target.allowed_vlans = None, ()
+
+        await self._call(apply, change=True)
 
     async def set_trunk_vlans(self, port: str, allowed: Sequence[int], native: int | None = None) -> None:
         vlans = [*allowed] if native is None else [*allowed, native]
-        target = self._switchport(await self._switch(change=True), port, vlans)
-        target.mode, target.access_vlan = SwitchportMode.TRUNK, None
-        target.native_vlan, target.allowed_vlans = native, tuple(sorted(set(allowed)))
+
+        def apply(switch: SwitchState) -> None:
+            target = self._switchport(switch, port, vlans)
+            target.mode, target.access_vlan = SwitchportMode.TRUNK, None
+            target.native_vlan, target.allowed_vlans = native, tuple(sorted(set(allowed)))
+
+        await self._call(apply, change=True)
 
     async def get_lldp_neighbours(self) -> list[LldpNeighbour]:
-        switch = await self._switch()
-        return [
-            LldpNeighbour(port.name, n.chassis_id, n.system_name, n.port_id, n.port_description)
-            for port in sorted(switch.ports.values(), key=lambda p: p.index)
-            if (n := port.neighbour) is not None
-        ]
+        return await self._call(
+            lambda switch: [
+                LldpNeighbour(port.name, n.chassis_id, n.system_name, n.port_id, n.port_description)
+                for port in sorted(switch.ports.values(), key=lambda p: p.index)
+                if (n := port.neighbour) is not None
+            ]
+        )
 
     def _switchport(self, switch: SwitchState, name: str, vlans: Sequence[int]) -> SimPort:
         port = self._port(switch, name)

@@ -11,6 +11,8 @@ switch-to-switch cable that the inventory does not list.
 
 `ensure_sim_devices(store, lab)` seeds what the graph has and the lab lacks, once per device: the
 process-wide lab of a freshly started CLI or server is empty, and this makes it match the demo.
+Neither replaces a device the lab already holds: with a persistent lab (`METALGRAPH_SIM_STATE_DIR`),
+a restarted server, or a second server on the same store, finds the devices as they were left.
 """
 
 from __future__ import annotations
@@ -21,7 +23,18 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from metalgraph.drivers.sim import SimLab, SimNeighbour, SimPort, SwitchState, default_lab, fake_mac, sim_address
+from metalgraph.drivers.sim import (
+    NodeState,
+    SimLab,
+    SimNeighbour,
+    SimPort,
+    SwitchState,
+    default_lab,
+    fake_mac,
+    new_node,
+    new_switch,
+    sim_address,
+)
 from metalgraph.drivers.types import (
     CpuInfo,
     DriveInfo,
@@ -103,28 +116,33 @@ def seed_lab(
     *,
     drift: bool = False,
     addresses: Collection[str] | None = None,
+    replace: bool = False,
 ) -> SeedReport:
-    """Create the inventory's `sim` devices in `lab` (default: the process-wide lab), replacing any at
-    the same address; with `addresses`, only the devices at those addresses."""
+    """Create the inventory's `sim` devices in `lab` (default: the process-wide lab); with
+    `addresses`, only the devices at those addresses. A device the lab already holds is kept as it
+    is (a restarted server sharing a persistent lab must not reset its devices), unless `replace`.
+    The report counts the devices created."""
     lab = lab if lab is not None else default_lab()
     report = SeedReport()
     wanted = None if addresses is None else {sim_address(a) for a in addresses}
     switches: dict[str, SwitchState] = {}
     for sw in inventory.switches:
         if sw.driver == SIM and sw.mgmt_address and (wanted is None or sim_address(sw.mgmt_address) in wanted):
-            switches[sw.name] = lab.add_switch(sw.mgmt_address, [_sim_port(p) for p in sw.ports], system_name=sw.name)
+            switches[sw.name] = new_switch(sw.mgmt_address, [_sim_port(p) for p in sw.ports], system_name=sw.name)
+    nodes: list[NodeState] = []
     for node in inventory.nodes:
         bmc = node.bmc
         if bmc is None or bmc.driver != SIM or (wanted is not None and sim_address(bmc.address) not in wanted):
             continue
         power = PowerState.ON if node.power_state == "on" else PowerState.OFF
-        state = lab.add_node(bmc.address, node_inventory(node), power=power)
+        state = new_node(bmc.address, node_inventory(node), power=power)
         state.health = Health(HealthState(node.health) if node.health != "unknown" else HealthState.OK)
-        report.nodes += 1
+        nodes.append(state)
     _cable(inventory, switches)
-    report.switches = len(switches)
     if drift:
         report.defects = _inject_drift(inventory, switches)
+    report.switches = sum(lab.put_switch(state, replace=replace) is state for state in switches.values())
+    report.nodes = sum(lab.put_node(state, replace=replace) is state for state in nodes)
     return report
 
 
@@ -197,8 +215,7 @@ async def ensure_sim_devices(store: GraphStore, lab: SimLab | None = None, *, dr
     )
     in_graph = {sim_address(a) for row in rows for a in row["addresses"] if a}
     seeded = _seeded.setdefault(lab, set())
-    present = {s.address for s in lab.switches()} | {n.address for n in lab.nodes()}
-    new = in_graph - present - seeded
+    new = in_graph - lab.addresses() - seeded
     if not new:
         return SeedReport()
     report = seed_lab(await export_inventory(store), lab, drift=drift, addresses=new)

@@ -23,7 +23,7 @@ _CHANGE_MARK = "OPTIONAL MATCH (h:AuditHead {key: 'head'}) RETURN h.seq AS seq"
 
 
 class PlacementCache:
-    def __init__(self, store: GraphStore, occupancy_max_age_s: float = 5.0, topology_max_age_s: float = 300.0) -> None:
+    def __init__(self, store: GraphStore, occupancy_max_age_s: float = 30.0, topology_max_age_s: float = 300.0) -> None:
         self.store = store
         self.occupancy_max_age_s = occupancy_max_age_s
         self.topology_max_age_s = topology_max_age_s
