@@ -30,28 +30,48 @@ from typing import Any
 import httpx
 from bench_inventory import PAGE_QUERY, free_port, import_fabric, serve, wait_until_healthy  # type: ignore[import-not-found]
 
+from metalgraph.drivers.sim import SimLab
+from metalgraph.server.audit import AuditLog
 from metalgraph.server.auth.principal import Role
 from metalgraph.server.auth.tokens import new_token
+from metalgraph.server.devices.demo_lab import seed_lab
+from metalgraph.server.inventory.service import export_inventory
 from metalgraph.server.labels import KEYED_LABELS
+from metalgraph.server.lifecycle.records import cluster_key, read_cluster
+from metalgraph.server.lifecycle.setup import build_lifecycle
+from metalgraph.server.lifecycle.states import ClusterState
+from metalgraph.server.placement.spec import ClusterSpec
 from metalgraph.server.settings import Settings
 from metalgraph.server.store import open_store
-from metalgraph.server.tenancy import clusters, tenants
+from metalgraph.server.store.base import GraphStore
+from metalgraph.server.tenancy import tenants
 from metalgraph.server.tenancy.visibility import tenant_scope
 
 CLUSTER_NODES = 128
 COLD_SCOPE_MS: list[float] = []
 
 
+async def provision(store: GraphStore, settings: Settings, nodes: int) -> None:
+    """The tenant's cluster, made by the lifecycle on simulated devices, as a tenant would get it."""
+    lab = SimLab()
+    seed_lab(await export_inventory(store), lab)
+    lifecycle = build_lifecycle(settings, store, AuditLog(store), driver_options={"sim": {"lab": lab}})
+    await lifecycle.start()
+    try:
+        await lifecycle.create(store, "bench", "train", ClusterSpec(nodes=nodes, exclude_unhealthy=False))
+        while (record := await read_cluster(store, cluster_key("bench", "train"))) and record.job is not None:
+            await asyncio.sleep(0.2)
+        assert record is not None and record.state is ClusterState.READY, record
+    finally:
+        await lifecycle.close()
+
+
 async def tenant_and_tokens(settings: Settings) -> dict[str, str]:
     store = open_store(settings, KEYED_LABELS)
     await store.start()
     try:
-        rows = await store.read(
-            "MATCH (n:Node {state: 'available'}) RETURN n.key AS k ORDER BY k LIMIT $n", {"n": CLUSTER_NODES}
-        )
         await tenants.create_tenant(store, "bench")
-        await clusters.create_cluster(store, "bench", "train", vlan=1000)
-        await clusters.assign_nodes(store, "bench", "train", [r["k"] for r in rows])
+        await provision(store, settings, CLUSTER_NODES)
         cold = []
         for _ in range(7):  # what the first tenant request after a change pays
             started = time.perf_counter()

@@ -40,6 +40,9 @@ MUTATION_OUTCOMES: dict[str, Outcome] = {
     Code.INVALID_INPUT.value: Outcome.INVALID,
     Code.ALREADY_EXISTS.value: Outcome.INVALID,
     Code.IN_USE.value: Outcome.INVALID,
+    Code.INVALID_STATE.value: Outcome.INVALID,
+    Code.INSUFFICIENT_CAPACITY.value: Outcome.LIMITED,
+    Code.ADMISSION_REFUSED.value: Outcome.LIMITED,
 }
 
 

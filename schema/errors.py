@@ -12,7 +12,11 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from metalgraph.server.audit import redact_text
+from metalgraph.server.errors import AlreadyExists, DomainError, Forbidden, InUse, InvalidReference, NotFound
 from metalgraph.server.inventory.references import InvalidInventory
+from metalgraph.server.lifecycle.admission import AdmissionRefused
+from metalgraph.server.lifecycle.reserve import CannotPlace
+from metalgraph.server.lifecycle.service import InvalidState
 from metalgraph.server.store.base import ConstraintViolation, InvalidValue, StoreUnavailable
 
 log = logging.getLogger("metalgraph.api")
@@ -27,6 +31,12 @@ class Code(StrEnum):
     ALREADY_EXISTS = "ALREADY_EXISTS"
     IN_USE = "IN_USE"
     INVALID_INPUT = "INVALID_INPUT"
+    INVALID_STATE = "INVALID_STATE"
+    """The object is not in a state that allows the request (a cluster still provisioning)."""
+    INSUFFICIENT_CAPACITY = "INSUFFICIENT_CAPACITY"
+    """No placement meets the request now; the message says why, level by level."""
+    ADMISSION_REFUSED = "ADMISSION_REFUSED"
+    """The request breaks a rule of the provider (a quota, a size limit)."""
     UNAUTHENTICATED = "UNAUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
     UNAVAILABLE = "UNAVAILABLE"
@@ -56,10 +66,37 @@ def not_found(kind: str, name: str) -> ApiError:
     return ApiError(Code.NOT_FOUND, f"{kind} {name!r} not found", kind=kind, name=name)
 
 
+DOMAIN_CODES: dict[type[DomainError], Code] = {
+    InvalidState: Code.INVALID_STATE,
+    CannotPlace: Code.INSUFFICIENT_CAPACITY,
+    AdmissionRefused: Code.ADMISSION_REFUSED,
+    NotFound: Code.NOT_FOUND,
+    AlreadyExists: Code.ALREADY_EXISTS,
+    InUse: Code.IN_USE,
+    InvalidReference: Code.INVALID_INPUT,
+    Forbidden: Code.FORBIDDEN,
+}
+"""Domain errors by code; a subclass takes the code of its nearest listed ancestor (InvalidState is an InUse)."""
+
+
+def domain_code(error: DomainError) -> Code:
+    for cls in type(error).__mro__:
+        if cls in DOMAIN_CODES:
+            return DOMAIN_CODES[cls]
+    return Code.INVALID_INPUT
+
+
+def api_error(error: DomainError) -> ApiError:
+    """The API's form of a domain error: its code, its message (safe to show: services write them so)."""
+    return ApiError(domain_code(error), error.message)
+
+
 def _classify(error: GraphQLError) -> tuple[Code, str, dict[str, Any]]:
     original = error.original_error
     if isinstance(original, ApiError):
         return original.code, str(original), original.details
+    if isinstance(original, DomainError):
+        return domain_code(original), original.message, {}
     if isinstance(original, InvalidInventory):
         problems = [{"path": p.path, "message": p.message} for p in original.problems]
         return Code.INVALID_INPUT, str(original), {"problems": problems}
@@ -104,10 +141,17 @@ def with_code(error: GraphQLError) -> GraphQLError:
 
 
 class ErrorCodes(SchemaExtension):
-    """Rewrites every error of a result into its typed, traceback-free form."""
+    """Rewrites every error of a result into its typed, traceback-free form: of the one result of a
+    query or mutation, and of each result a subscription streams (before the transport sends it)."""
 
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         if result is not None and result.errors:
             result.errors = [with_code(e) for e in result.errors]
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [with_code(e) for e in errors]
+        yield

@@ -30,7 +30,12 @@ M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 
-@pydantic_input(model=model.Site, all_fields=True, description="A site; `name` identifies it.")
+@pydantic_input(
+    model=model.Site,
+    all_fields=True,
+    description="A site; `name` identifies it. `vlanPool` (ascending, non-overlapping ranges of ids in 2..4094) "
+    "must not contain `quarantineVlan`.",
+)
 class SiteInput:
     pass
 
@@ -194,7 +199,11 @@ async def _deleted(info: Ctx, name: str, call: Awaitable[None]) -> DeletePayload
     return DeletePayload(deleted=True, name=name)
 
 
-_REPLACES = "Replaces the whole definition: fields left out take their defaults (a node's status excepted)."
+_REPLACES = (
+    "Replaces the whole definition: fields left out take their defaults, except a node's status (kept unless given) "
+    "and what the cluster lifecycle owns (a node's failure reason, a port's VLAN settings once it has a VLAN), "
+    "which keep their current values."
+)
 
 
 @strawberry.type
@@ -252,7 +261,7 @@ class InventoryMutation:
     @strawberry.mutation(
         permission_classes=[ProviderAdmin],
         description="Replace a switch and its ports. Cables on ports that stay are kept; "
-        f"dropping a cabled port is refused with IN_USE. {_REPLACES}",
+        f"dropping a cabled port, or one carrying a cluster's VLAN, is refused with IN_USE. {_REPLACES}",
     )
     async def update_switch(self, info: Ctx, switch: SwitchInput) -> Switch:
         value = to_model(model.Switch, switch, "switch")
@@ -261,7 +270,7 @@ class InventoryMutation:
 
     @strawberry.mutation(
         permission_classes=[ProviderAdmin],
-        description="Delete a switch and its ports; IN_USE while any port is cabled.",
+        description="Delete a switch and its ports; IN_USE while any port is cabled or carries a cluster's VLAN.",
     )
     async def delete_switch(self, info: Ctx, name: str) -> DeletePayload:
         return await _deleted(info, name, editing.delete_switch(info.context.store, name))
@@ -279,7 +288,8 @@ class InventoryMutation:
     @strawberry.mutation(
         permission_classes=[ProviderAdmin],
         description="Replace a node with its GPUs, NICs, cables, NVLinks and PCIe affinities; GPUs and NICs "
-        f"left out are deleted. {_REPLACES}",
+        "left out are deleted. IN_USE when the node is a cluster member and the update removes a NIC or cable "
+        f"or sets its state. {_REPLACES}",
     )
     async def update_node(self, info: Ctx, node: NodeInput) -> Node:
         value = to_model(model.Node, node, "node", drop_null=editing.STATUS_FIELDS)
@@ -288,7 +298,7 @@ class InventoryMutation:
 
     @strawberry.mutation(
         permission_classes=[ProviderAdmin],
-        description="Delete a node with its GPUs, NICs and cables; IN_USE while it is allocated.",
+        description="Delete a node with its GPUs, NICs and cables; IN_USE while it is allocated or in a cluster.",
     )
     async def delete_node(self, info: Ctx, name: str) -> DeletePayload:
         return await _deleted(info, name, editing.delete_node(info.context.store, name))

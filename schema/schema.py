@@ -15,20 +15,23 @@ from .audit_trail import AuditTrail
 from .cost import CostLimiter
 from .discovery_schema import DiscoveryMutation, DiscoveryQuery
 from .errors import ErrorCodes
+from .lifecycle_mutation import LifecycleMutation
+from .lifecycle_query import LifecycleQuery
 from .mutation import InventoryMutation
 from .query import InventoryQuery
+from .subscription import OperationContext, Subscription, SubscriptionRefusals
 from .tenancy_mutation import TenancyMutation
 from .tenancy_query import TenancyQuery
 from .topology_query import TopologyQuery
 
 
 @strawberry.type
-class Query(InventoryQuery, TopologyQuery, TenancyQuery, AuditQuery, DiscoveryQuery):
+class Query(InventoryQuery, TopologyQuery, TenancyQuery, LifecycleQuery, AuditQuery, DiscoveryQuery):
     pass
 
 
 @strawberry.type
-class Mutation(InventoryMutation, TenancyMutation, DiscoveryMutation):
+class Mutation(InventoryMutation, TenancyMutation, LifecycleMutation, DiscoveryMutation):
     pass
 
 
@@ -42,9 +45,12 @@ def build_schema(settings: Settings | None = None) -> MetalgraphSchema:
     return MetalgraphSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
+            OperationContext,
             AuditTrail,
             AccessPolicy,
+            SubscriptionRefusals,
             lambda: QueryDepthLimiter(max_depth=limits.max_query_depth),
             lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
             lambda: CostLimiter(max_cost=limits.max_query_cost, default_page=min(100, limits.max_page_size)),

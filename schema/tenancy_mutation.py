@@ -1,5 +1,5 @@
-"""Mutations of tenancy: tenants and clusters (providers), nodes into clusters (providers, until the
-cluster lifecycle lands), cluster descriptions and API tokens (tenant admins, for their own tenant).
+"""Mutations of tenancy: tenants (providers), cluster descriptions and API tokens (tenant admins, for
+their own tenant). Clusters themselves come and go through the lifecycle (`lifecycle_mutation`).
 
 A tenant naming an object of another tenant gets NOT_FOUND, exactly as for an object that does not
 exist; the audit trail records the attempt."""
@@ -13,11 +13,12 @@ import strawberry
 
 from metalgraph.server.auth import tokens
 from metalgraph.server.auth.principal import Role
-from metalgraph.server.errors import AlreadyExists, DomainError, Forbidden, InUse, InvalidReference, NotFound
+from metalgraph.server.errors import DomainError
 from metalgraph.server.tenancy import clusters, tenants
 from metalgraph.server.tenancy.clusters import cluster_key
 
-from .errors import ApiError, Code
+from .errors import ApiError, Code, api_error
+from .lifecycle_scope import acting_tenant
 from .mutation import DeletePayload
 from .permissions import AdminOfTenantOrProvider, ProviderAdmin
 from .tenancy_types import ApiToken, Cluster, IssuedApiToken, Tenant
@@ -26,34 +27,19 @@ from .types import Ctx
 
 T = TypeVar("T")
 
-_CODES: dict[type[DomainError], Code] = {
-    NotFound: Code.NOT_FOUND,
-    AlreadyExists: Code.ALREADY_EXISTS,
-    InUse: Code.IN_USE,
-    InvalidReference: Code.INVALID_INPUT,
-    Forbidden: Code.FORBIDDEN,
-}
-
 
 async def _run(info: Ctx, call: Awaitable[T]) -> T:
     try:
         return await call
     except DomainError as e:
-        raise ApiError(_CODES.get(type(e), Code.INVALID_INPUT), e.message) from None
+        raise api_error(e) from None
     finally:
         info.context.forget_cached_reads()
 
 
 def _own_tenant(info: Ctx, tenant: str | None) -> str:
     """The tenant a mutation acts on: a tenant's own (naming another one finds nothing); a provider must name one."""
-    own = info.context.tenant
-    if own is not None:
-        if tenant not in (None, own):
-            raise ApiError(Code.NOT_FOUND, f"tenant {tenant!r} not found")
-        return own
-    if tenant is None:
-        raise ApiError(Code.INVALID_INPUT, "`tenant` is required for provider callers", argument="tenant")
-    return tenant
+    return acting_tenant(info, tenant)
 
 
 async def _cluster(info: Ctx, tenant: str, name: str) -> Cluster:
@@ -93,16 +79,6 @@ class TenancyMutation:
         return DeletePayload(deleted=True, name=name)
 
     @strawberry.mutation(
-        description="Create an empty cluster for a tenant, optionally with its VLAN (providers).",
-        permission_classes=[ProviderAdmin],
-    )
-    async def create_cluster(
-        self, info: Ctx, tenant: str, name: str, vlan: int | None = None, description: str = ""
-    ) -> Cluster:
-        await _run(info, clusters.create_cluster(info.context.store, tenant, name, vlan, description))
-        return await _cluster(info, tenant, name)
-
-    @strawberry.mutation(
         description="Change a cluster's description (its tenant's admins, or providers).",
         permission_classes=[AdminOfTenantOrProvider],
     )
@@ -110,27 +86,6 @@ class TenancyMutation:
         owner = _own_tenant(info, tenant)
         await _run(info, clusters.update_cluster(info.context.store, owner, name, description))
         return await _cluster(info, owner, name)
-
-    @strawberry.mutation(description="Delete an empty cluster (providers).", permission_classes=[ProviderAdmin])
-    async def delete_cluster(self, info: Ctx, tenant: str, name: str) -> DeletePayload:
-        await _run(info, clusters.delete_cluster(info.context.store, tenant, name))
-        return DeletePayload(deleted=True, name=name)
-
-    @strawberry.mutation(
-        description="Put available nodes into a tenant's cluster, all or none (providers; until the lifecycle lands).",
-        permission_classes=[ProviderAdmin],
-    )
-    async def assign_nodes(self, info: Ctx, tenant: str, cluster: str, nodes: list[str]) -> Cluster:
-        await _run(info, clusters.assign_nodes(info.context.store, tenant, cluster, nodes))
-        return await _cluster(info, tenant, cluster)
-
-    @strawberry.mutation(
-        description="Take nodes out of a cluster; they go to `sanitizing` (providers).",
-        permission_classes=[ProviderAdmin],
-    )
-    async def unassign_nodes(self, info: Ctx, tenant: str, cluster: str, nodes: list[str]) -> Cluster:
-        await _run(info, clusters.unassign_nodes(info.context.store, tenant, cluster, nodes))
-        return await _cluster(info, tenant, cluster)
 
     @strawberry.mutation(
         description="Create an API token; the secret is in the answer, once. Tenant admins create tokens of their "

@@ -6,8 +6,12 @@ import strawberry
 
 from metalgraph.server.auth import principal as auth
 from metalgraph.server.auth.tokens import TokenRecord
+from metalgraph.server.lifecycle import states
 from metalgraph.server.topology.reader import Props, Relation
 
+from .errors import ApiError, Code
+from .lifecycle_scope import explainer
+from .lifecycle_types import ClusterEventView, ClusterSpecView, ClusterState
 from .types import Ctx, Node, Wrapped, _many
 
 Role = strawberry.enum(auth.Role)
@@ -40,18 +44,46 @@ class Tenant(Wrapped):
 @strawberry.type(description="A set of nodes a tenant owns, isolated in its own VLAN.")
 class Cluster(Wrapped):
     name: str
-    state: str
+    state: ClusterState = strawberry.field(  # type: ignore[valid-type]
+        description="Where the cluster is in its lifecycle; watch `events` (or subscribe to `clusterEvents`)."
+    )
     description: str
     created_at: str
     vlan: int | None = strawberry.field(description="The cluster's own VLAN on the switches.")
+    site: str | None = strawberry.field(description="The site the cluster lives in, once placed.")
 
     def __init__(self, props: Props) -> None:
         self._p = props
         self.name = props["name"]
-        self.state = props.get("state", "")
+        self.state = states.ClusterState(props.get("state") or states.ClusterState.READY)
         self.description = props.get("description", "")
         self.created_at = props.get("created_at", "")
         self.vlan = props.get("vlan")
+        self.site = props.get("site")
+
+    @strawberry.field(description="What the cluster was asked for; null for a cluster made before specs were kept.")
+    def spec(self) -> ClusterSpecView | None:
+        return ClusterSpecView.of(self._p.get("spec"))
+
+    @strawberry.field(description="Why the cluster failed (or why its last change was undone); null when it did not.")
+    async def reason(self, info: Ctx) -> str | None:
+        reason = self._p.get("reason")
+        if not reason:
+            return None
+        return (await explainer(info, keep_own=True))(reason)
+
+    @strawberry.field(description="The cluster's events after `after` (a `seq`), oldest first.")
+    async def events(self, info: Ctx, after: int = 0, first: int = 100) -> list[ClusterEventView]:
+        limit = info.context.settings.max_page_size
+        if first < 0 or after < 0:
+            raise ApiError(Code.INVALID_INPUT, "`first` and `after` must be at least 0")
+        if first > limit:
+            raise ApiError(Code.PAGE_SIZE_LIMIT, f"`first` may be at most {limit}", argument="first", limit=limit)
+        if first == 0:
+            return []
+        found = await info.context.services.lifecycle.events(self._p["tenant"], self.name, after, first)
+        explain = await explainer(info, keep_own=True)
+        return [ClusterEventView.of(e, explain(e.message)) for e in found]
 
     @strawberry.field
     async def tenant(self, info: Ctx) -> Tenant | None:

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from metalgraph.server.inventory import model
+from metalgraph.server.inventory.vlans import DEFAULT_QUARANTINE_VLAN, DEFAULT_VLAN_POOL
 from metalgraph.server.topology.reader import Props, Related, Relation
 
 from .context import Context
@@ -58,6 +59,10 @@ class Site(Wrapped):
     country: str = strawberry.field(description="ISO 3166 country code.")
     jurisdiction: str = strawberry.field(description="Legal jurisdiction for data residency, e.g. `EU`.")
     certifications: list[str] = strawberry.field(description="Compliance certifications, e.g. `HIPAA`.")
+    vlan_pool: str = strawberry.field(
+        description="The VLAN ids clusters in this site get theirs from, as ranges: `1000-3999`, `100-199,300-399`."
+    )
+    quarantine_vlan: int = strawberry.field(description="The VLAN of node ports that are in no cluster.")
 
     def __init__(self, props: Props) -> None:
         self._p = props
@@ -66,6 +71,9 @@ class Site(Wrapped):
         self.country = props.get("country", "")
         self.jurisdiction = props.get("jurisdiction", "")
         self.certifications = list(props.get("certifications", []))
+        self.vlan_pool = props.get("vlan_pool") or DEFAULT_VLAN_POOL
+        quarantine = props.get("quarantine_vlan")
+        self.quarantine_vlan = DEFAULT_QUARANTINE_VLAN if quarantine is None else int(quarantine)
 
     @strawberry.field
     async def racks(self, info: Ctx) -> list[Rack]:

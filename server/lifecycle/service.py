@@ -19,10 +19,11 @@ from ..placement.planner import Plan, plan
 from ..placement.spec import ClusterSpec, Level
 from ..store.base import GraphStore, Statement, StoreQueryError
 from ..tenancy.tenants import check_name, get_tenant
+from .admission import AdmissionRequest
 from .context import JobContext
 from .events import ClusterEvent, event_statement, list_events
 from .records import ClusterRecord, cluster_key, read_cluster, require_cluster, start_job
-from .reserve import CannotPlace
+from .reserve import CannotPlace, gpu_count
 from .runner import JobRunner
 from .sanitize import Sanitizer
 from .states import RESTING, ClusterState, JobKind
@@ -112,9 +113,16 @@ class Lifecycle:
         existing = await read_cluster(self.ctx.store, key)
         if existing is not None and existing.state not in (ClusterState.RELEASED, ClusterState.FAILED):
             raise AlreadyExists(f"cluster {name!r} already exists")
-        found = await self.plan(spec)
+        index = await self.ctx.placement.index()
+        found = plan(index, spec)
         if not found.feasible:
             raise CannotPlace("; ".join(found.explanations))
+        nodes = tuple(sorted(found.nodes))
+        # Refused now if the nodes it would get already break a rule; the job checks again when it reserves.
+        await self.ctx.admission.admit(
+            self.ctx.store,
+            AdmissionRequest(tenant, name, JobKind.CREATE, nodes, gpu_count(index, nodes), len(nodes)),
+        )
         at = now_iso()
         props = {
             "key": key,

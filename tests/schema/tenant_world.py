@@ -8,15 +8,17 @@ token ids are collected in sets, its VLANs (3917, 3918) are recognised in `vlan`
 switch, shared spine uplinks) and one on another leaf, so that B has a path through the spines.
 Free nodes sit on both of B's leaves.
 
-The inventory is loaded with the pydantic models; tenants, clusters, assignments and tokens are made
-through the API with the bootstrap admin token, and A's admin makes a few changes of its own so that
-A has audit entries.
+The inventory is loaded with the pydantic models; tenants and tokens are made through the API with the
+bootstrap admin token; the clusters are written ready, as the lifecycle leaves them (`allocated.py`:
+placement would not pick these exact nodes and VLANs, and the walk depends on who owns what); A's
+admin makes a few changes of its own so that A has audit entries.
 """
 
 from __future__ import annotations
 
 import base64
 import re
+import sys
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -40,6 +42,10 @@ from conftest import ADMIN_TOKEN, make_settings
 from metalgraph.server.app import create_app
 from metalgraph.server.inventory import model, service
 from metalgraph.server.store.base import GraphStore
+
+sys.path.append(str(Path(__file__).parent))  # the helper next to this file
+
+from allocated import allocate_cluster
 
 MARKER = "acme"
 """Every string identifier of tenant A contains this (case-insensitive)."""
@@ -464,6 +470,9 @@ class World:
                 "cluster": list(A_CLUSTERS)[:1],
                 "node": ["acme-n1"],
                 "nodes": [list(A_NODES[:2])],
+                "remove": [list(A_NODES[:1])],
+                "removeCount": [1],
+                "add": [1],
                 "fromNode": ["acme-n1"],
                 "toNode": ["acme-n2"],
                 "switch": [SHARED_LEAF],
@@ -567,19 +576,13 @@ async def _setup(world: World) -> None:
     )
     await mutate("admin", create_tenant, n=A_TENANT, d="Acme Corp", e="noc@acme.example")
     await mutate("admin", create_tenant, n=B_TENANT, d="Bravo Co", e="ops@bravo.example")
-    create_cluster = (
-        "mutation($t: String!, $n: String!, $v: Int, $d: String!) "
-        "{ createCluster(tenant: $t, name: $n, vlan: $v, description: $d) { name } }"
-    )
-    assign = (
-        "mutation($t: String!, $c: String!, $n: [String!]!) "
-        "{ assignNodes(tenant: $t, cluster: $c, nodes: $n) { name } }"
-    )
     for cluster, (vlan, members) in A_CLUSTERS.items():
-        await mutate("admin", create_cluster, t=A_TENANT, n=cluster, v=vlan, d=f"{cluster} of Acme")
-        await mutate("admin", assign, t=A_TENANT, c=cluster, n=list(members))
-    await mutate("admin", create_cluster, t=B_TENANT, n=B_CLUSTER, v=B_VLAN, d="bravo training")
-    await mutate("admin", assign, t=B_TENANT, c=B_CLUSTER, n=list(B_NODES))
+        await allocate_cluster(
+            world.store, A_TENANT, cluster, members, vlan=vlan, site=SITE, description=f"{cluster} of Acme"
+        )
+    await allocate_cluster(
+        world.store, B_TENANT, B_CLUSTER, B_NODES, vlan=B_VLAN, site=SITE, description="bravo training"
+    )
 
     await token("admin", "a_admin", "TENANT_ADMIN", A_TENANT, "acme admin")
     await token("admin", "a_member", "TENANT_MEMBER", A_TENANT, "acme member")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,19 @@ from metalgraph.server.inventory import service
 from metalgraph.server.inventory.demo import generate_fabric
 from metalgraph.server.inventory.model import Inventory
 from metalgraph.server.store.base import GraphStore
+
+
+@pytest.fixture
+async def api(store: GraphStore, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """The app without its lifecycle worker: its polls would count among the round trips measured here."""
+    app = create_app(make_settings(tmp_path, run_jobs=False), store=store)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://test") as client,
+    ):
+        yield client
+
 
 NODES_CONTRACT = """
 query Nodes($first: Int, $after: String, $filter: NodeFilter) {

@@ -318,6 +318,26 @@ async def test_bad_input_names_its_field_and_has_a_code(api: httpx.AsyncClient, 
     assert ok(await gql(api, NODE_Q, {"name": "n2"}))["node"] is None
 
 
+async def test_site_vlan_settings_are_validated_and_stored(api: httpx.AsyncClient, loaded: GraphStore) -> None:
+    site_q = "mutation($s: SiteInput!) { createSite(site: $s) { name vlanPool quarantineVlan } }"
+    for site, path, words in (
+        ({"vlanPool": "100-199,150-250"}, "site.vlanPool", "overlaps"),
+        ({"vlanPool": "1-99"}, "site.vlanPool", "outside 2-4094"),
+        ({"quarantineVlan": 2000}, "site.quarantineVlan", "inside vlan_pool"),
+    ):
+        body = await gql(api, site_q, {"s": {"name": "nerc", **site}})
+        assert codes(body) == ["INVALID_INPUT"], body
+        problems = body["errors"][0]["extensions"]["problems"]
+        assert [p["path"] for p in problems] == [path]
+        assert words in problems[0]["message"] and path in body["errors"][0]["message"]
+    assert ok(await gql(api, '{ site(name: "nerc") { name } }'))["site"] is None
+
+    created = ok(await gql(api, site_q, {"s": {"name": "nerc", "vlanPool": "100-199,300-399", "quarantineVlan": 250}}))
+    assert created["createSite"] == {"name": "nerc", "vlanPool": "100-199,300-399", "quarantineVlan": 250}
+    defaults = ok(await gql(api, '{ site(name: "bu") { vlanPool quarantineVlan } }'))["site"]
+    assert defaults == {"vlanPool": "1000-3999", "quarantineVlan": 4000}
+
+
 async def test_racks_move_between_sites_and_links_refuse_busy_ports(api: httpx.AsyncClient, loaded: GraphStore) -> None:
     ok(await gql(api, 'mutation { createSite(site: {name: "nerc", country: "US"}) { name } }'))
     moved = ok(await gql(api, 'mutation { updateRack(rack: {name: "r1", site: "nerc"}) { site { name } } }'))

@@ -120,7 +120,7 @@ def _argument_pools(world: World) -> tuple[dict[str, list[str]], dict[str, list[
         "site": [SITE],
         "id": tokens,
         "actor": [f"token:{i}" for i in tokens] + ["admin"],
-        "operation": ["updateCluster", "createApiToken", "revokeApiToken", "assignNodes"],
+        "operation": ["updateCluster", "createApiToken", "revokeApiToken", "createCluster", "releaseCluster"],
         "namePrefix": ["acme", "ACME", "bravo", "free", "leaf", "spine", "a", "b", "e"],
         "after": [Cursor(k).encode() for k in ("acme-n1", "a", "bravo-co", "leaf-shared/eth-acme-1", "000000000001")],
         "label": ["Node", "Switch", "Port", "NIC", "GPU", "Rack", "Site", "Tenant", "Cluster"],

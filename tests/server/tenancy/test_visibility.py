@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
 from metalgraph.server.inventory import service
 from metalgraph.server.inventory.demo import generate_fabric
 from metalgraph.server.store.base import GraphStore
-from metalgraph.server.tenancy import clusters, tenants
+from metalgraph.server.tenancy import tenants
 from metalgraph.server.tenancy.visibility import tenant_scope
 from metalgraph.server.topology import paths
 from metalgraph.server.topology.neighborhood import neighborhood
 from metalgraph.server.topology.pages import Selection, count, fetch_page
 from metalgraph.server.topology.paths import UnknownVertex
 from metalgraph.server.topology.reader import Relation, TopologyReader
+
+sys.path.append(str(Path(__file__).parents[2] / "schema"))  # the fixture helper of the schema tests
+
+from allocated import allocate_cluster
 
 
 @pytest.fixture
@@ -24,8 +31,7 @@ async def shared_fabric(store: GraphStore) -> GraphStore:
     names = sorted(n.name for n in inventory.nodes)
     for tenant, cluster, members in (("a", "train", names[:2]), ("b", "infer", names[2:3])):
         await tenants.create_tenant(store, tenant)
-        await clusters.create_cluster(store, tenant, cluster, vlan=100 + len(tenant) + len(members))
-        await clusters.assign_nodes(store, tenant, cluster, members)
+        await allocate_cluster(store, tenant, cluster, members, vlan=1000 + len(tenant) + len(members))
     return store
 
 

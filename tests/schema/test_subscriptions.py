@@ -1,0 +1,203 @@
+"""Subscriptions over a real websocket (uvicorn on 127.0.0.1, the `websockets` client, graphql-transport-ws):
+a cluster's events until it rests, credentials from the upgrade request or from `connection_init`, another
+tenant's cluster exactly like a missing one, and the access policy (credentials, rate limit, audit)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from websockets.asyncio.client import connect
+
+from conftest import ADMIN_TOKEN, make_settings
+from metalgraph.server.app import create_app
+from metalgraph.server.inventory import service
+from metalgraph.server.store.base import GraphStore
+
+sys.path.append(str(Path(__file__).parent))  # the helpers next to this file
+
+from lifecycle_fabric import SimFabric, sim_fabric
+
+SETTINGS: dict[str, Any] = {"job_poll_s": 0.05, "sanitize_poll_s": 0.05, "loopback_reads": False}
+EVENTS = """subscription($c: String!, $t: String, $after: Int) {
+  clusterEvents(cluster: $c, tenant: $t, after: $after) { seq kind state message done total } }"""
+
+
+@dataclass
+class Server:
+    url: str
+    http: httpx.AsyncClient
+    fabric: SimFabric
+    tokens: dict[str, str]
+
+    def token(self, who: str) -> str:
+        return ADMIN_TOKEN if who == "admin" else self.tokens[who]
+
+    async def ok(self, who: str, query: str, **variables: Any) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self.token(who)}"}
+        response = await self.http.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+        body = response.json()
+        assert "errors" not in body, body
+        return body["data"]
+
+    async def subscribe(
+        self,
+        query: str,
+        variables: dict[str, Any],
+        *,
+        header: str | None = None,
+        init: dict[str, Any] | None = None,
+        timeout_s: float = 60.0,
+    ) -> list[dict[str, Any]]:
+        """Every message of one operation, up to and including its `complete` (or `error`)."""
+        headers = {"Authorization": header} if header else {}
+        async with (
+            asyncio.timeout(timeout_s),
+            connect(self.url, subprotocols=["graphql-transport-ws"], additional_headers=headers) as ws,  # type: ignore[list-item]
+        ):
+            await ws.send(json.dumps({"type": "connection_init", "payload": init or {}}))
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+            payload = {"query": query, "variables": variables}
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+            messages = []
+            while True:
+                message = json.loads(await ws.recv())
+                if message["type"] == "ping":
+                    await ws.send(json.dumps({"type": "pong"}))
+                    continue
+                messages.append(message)
+                if message["type"] in ("complete", "error"):
+                    return messages
+
+
+def codes(messages: list[dict[str, Any]]) -> list[str]:
+    found = []
+    for m in messages:
+        errors = m["payload"] if m["type"] == "error" else (m.get("payload") or {}).get("errors") or []
+        found += [e["extensions"]["code"] for e in errors]
+    return found
+
+
+@pytest.fixture
+async def server(store: GraphStore, tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Server]:
+    overrides = getattr(request, "param", {})
+    fabric = sim_fabric()
+    app = create_app(make_settings(tmp_path, **{**SETTINGS, **overrides}), store=store)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", ws="websockets")
+    runner = uvicorn.Server(config)
+    task = asyncio.create_task(runner.serve())
+    try:
+        async with asyncio.timeout(30):
+            while not runner.started:
+                await asyncio.sleep(0.02)
+        port = runner.servers[0].sockets[0].getsockname()[1]
+        base = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            await service.import_inventory(store, fabric.inventory())
+            found = Server(f"ws://127.0.0.1:{port}/graphql", http, fabric, {})
+            for tenant in ("ws-a", "ws-b"):
+                await found.ok("admin", "mutation($n: String!) { createTenant(name: $n) { name } }", n=tenant)
+            for who, role, tenant in (
+                ("a_admin", "TENANT_ADMIN", "ws-a"),
+                ("a_member", "TENANT_MEMBER", "ws-a"),
+                ("b_admin", "TENANT_ADMIN", "ws-b"),
+            ):
+                data = await found.ok(
+                    "admin",
+                    "mutation($r: Role!, $t: String) { createApiToken(role: $r, tenant: $t) { token } }",
+                    r=role,
+                    t=tenant,
+                )
+                found.tokens[who] = data["createApiToken"]["token"]
+            yield found
+    finally:
+        runner.should_exit = True
+        await asyncio.wait_for(task, 30)
+        fabric.forget()
+
+
+CREATE = 'mutation { createCluster(name: "train", spec: {nodes: 2}) { state } }'
+
+
+async def test_a_tenant_follows_its_cluster_to_ready_over_a_websocket(server: Server) -> None:
+    await server.ok("a_admin", CREATE)
+    # Credentials in the upgrade request's header; then, as browsers must, in the connection_init payload.
+    member, admin = f"Bearer {server.token('a_member')}", f"Bearer {server.token('a_admin')}"
+    by_header = await server.subscribe(EVENTS, {"c": "train"}, header=member)
+    by_payload = await server.subscribe(EVENTS, {"c": "train"}, init={"Authorization": admin})
+    for messages in (by_header, by_payload):
+        assert messages[-1]["type"] == "complete", messages
+        events = [m["payload"]["data"]["clusterEvents"] for m in messages[:-1]]
+        assert all(m["type"] == "next" and "errors" not in m["payload"] for m in messages[:-1]), messages
+        assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+        assert events[0]["kind"] == "requested" and events[-1]["state"] == "READY"
+    assert by_header == by_payload  # the stream is the log: both saw every event, in order
+    # From a given event on; and a provider following it by naming the tenant.
+    later = await server.subscribe(EVENTS, {"c": "train", "after": 2}, header=f"Bearer {ADMIN_TOKEN}")
+    assert codes(later) == ["INVALID_INPUT"], "a provider names the tenant"
+    later = await server.subscribe(EVENTS, {"c": "train", "t": "ws-a", "after": 2}, header=f"Bearer {ADMIN_TOKEN}")
+    assert later[0]["payload"]["data"]["clusterEvents"]["seq"] == 3
+    # A release is followed to its end too.
+    await server.ok("a_admin", 'mutation { releaseCluster(name: "train") { state } }')
+    seen = len(by_header) - 1
+    released = await server.subscribe(EVENTS, {"c": "train", "after": seen}, header=member)
+    assert released[-2]["payload"]["data"]["clusterEvents"]["state"] == "RELEASED"
+
+
+async def test_another_tenant_s_cluster_is_exactly_a_missing_one(server: Server) -> None:
+    await server.ok("a_admin", CREATE)
+    b = f"Bearer {server.token('b_admin')}"
+    answers = {}
+    for name, tenant in (("train", None), ("never-was", None), ("train", "ws-a"), ("train", "no-such-tenant")):
+        messages = await server.subscribe(EVENTS, {"c": name, "t": tenant}, header=b)
+        text = json.dumps(messages)
+        answers[(name, tenant)] = text.replace(name, "<name>").replace(str(tenant), "<tenant>")
+        assert codes(messages) == ["NOT_FOUND"], messages
+    assert answers[("train", None)] == answers[("never-was", None)]
+    assert answers[("train", "ws-a")] == answers[("train", "no-such-tenant")]
+
+
+async def test_bad_credentials_are_refused_and_audited(server: Server) -> None:
+    before = (await server.ok("admin", "{ auditLog(first: 0) { totalCount } }"))["auditLog"]["totalCount"]
+    for header, init in (
+        (None, None),
+        ("Bearer garbage", None),
+        (None, {"Authorization": "Bearer garbage"}),
+        (f"Bearer {server.token('a_admin')}", {"Authorization": "Bearer garbage"}),  # the payload's wins
+        (None, {"Authorization": 42}),
+    ):
+        messages = await server.subscribe(EVENTS, {"c": "train"}, header=header, init=init)
+        assert codes(messages) == ["UNAUTHENTICATED"], (header, init, messages)
+    entries = await server.ok(
+        "admin", "{ auditLog(first: 5) { totalCount edges { node { operation outcome detail } } } }"
+    )
+    assert entries["auditLog"]["totalCount"] == before + 5
+    assert {e["node"]["operation"] for e in entries["auditLog"]["edges"]} == {"clusterEvents"}
+    assert {e["node"]["outcome"] for e in entries["auditLog"]["edges"]} == {"DENIED"}
+
+
+async def test_queries_and_mutations_stay_on_http(server: Server) -> None:
+    messages = await server.subscribe("{ viewer { role } }", {}, header=f"Bearer {server.token('a_admin')}")
+    assert codes(messages) == ["INVALID_INPUT"]
+    messages = await server.subscribe(CREATE, {}, header=f"Bearer {server.token('a_admin')}")
+    assert codes(messages) == ["INVALID_INPUT"]
+    clusters = await server.ok("a_admin", "{ clusters { totalCount } }")
+    assert clusters["clusters"]["totalCount"] == 0
+
+
+@pytest.mark.parametrize("server", [{"rate_limit_per_s": 0.001, "rate_limit_burst": 8}], indirect=True)
+async def test_subscriptions_spend_the_caller_s_rate_limit(server: Server) -> None:
+    """Each subscription is a request of its caller (the setup's requests were the admin's)."""
+    header = f"Bearer {server.token('a_member')}"
+    got = [codes(await server.subscribe(EVENTS, {"c": "nope"}, header=header)) for _ in range(9)]
+    assert got == [["NOT_FOUND"]] * 8 + [["RATE_LIMITED"]]
+    entries = await server.ok("admin", "{ auditLog(first: 1) { edges { node { operation outcome } } } }")
+    assert entries["auditLog"]["edges"][0]["node"] == {"operation": "clusterEvents", "outcome": "LIMITED"}
