@@ -15,6 +15,7 @@ from .audit_trail import AuditTrail
 from .cost import CostLimiter
 from .discovery_schema import DiscoveryMutation, DiscoveryQuery
 from .errors import ErrorCodes
+from .isolation_schema import IsolationQuery
 from .lifecycle_mutation import LifecycleMutation
 from .lifecycle_query import LifecycleQuery
 from .mutation import InventoryMutation
@@ -26,7 +27,7 @@ from .topology_query import TopologyQuery
 
 
 @strawberry.type
-class Query(InventoryQuery, TopologyQuery, TenancyQuery, LifecycleQuery, AuditQuery, DiscoveryQuery):
+class Query(InventoryQuery, TopologyQuery, TenancyQuery, LifecycleQuery, IsolationQuery, AuditQuery, DiscoveryQuery):
     pass
 
 

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from ..audit.entry import now_iso
 from ..errors import AlreadyExists, InUse, InvalidReference, NotFound
+from ..isolation import IsolationReport, isolation_report
 from ..placement.planner import Plan, plan
 from ..placement.spec import ClusterSpec, Level
 from ..store.base import GraphStore, Statement, StoreQueryError
@@ -238,6 +239,12 @@ class Lifecycle:
         if record.state not in (ClusterState.RELEASED, ClusterState.FAILED) or record.members or record.vlan:
             raise InvalidState(f"cluster {name!r} is {record.state.value}; release it first")
         await store.write_atomically([(query, {"key": record.key}) for query in _FORGET])
+
+    async def isolation_report(self, switches: Sequence[str] | None = None) -> IsolationReport:
+        """The graph's intended VLAN isolation against every switch (or `switches`), through the same
+        device access the jobs use."""
+        await self.ctx.prepare_devices()
+        return await isolation_report(self.ctx.store, self.ctx.access, switches=switches)
 
     async def events(self, tenant: str, name: str, after: int = 0, limit: int = 1000) -> list[ClusterEvent]:
         return await list_events(self.ctx.store, cluster_key(tenant, name), after, limit)

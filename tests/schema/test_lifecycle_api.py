@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from conftest import ADMIN_TOKEN, make_settings
+from metalgraph.drivers.sim import default_lab
 from metalgraph.schema.errors import Code, domain_code
 from metalgraph.server.app import create_app
 from metalgraph.server.errors import InUse, InvalidReference, NotFound
@@ -266,3 +267,22 @@ def test_domain_errors_map_to_codes() -> None:
     assert domain_code(InUse("x")) is Code.IN_USE
     assert domain_code(NotFound("x")) is Code.NOT_FOUND
     assert domain_code(InvalidReference("x")) is Code.INVALID_INPUT
+
+
+ISOLATION = "{ isolationReport { ok switchesRead portsCompared clusters violations { kind message } } }"
+
+
+async def test_providers_read_the_isolation_report_of_a_ready_cluster_and_tenants_may_not(lab: Lab) -> None:
+    await lab.ok("t_admin", CREATE, n="iso", s={"nodes": 2})
+    await lab.wait_for("iso", "READY")
+    report = (await lab.ok("viewer", ISOLATION))["isolationReport"]
+    assert report["violations"] == [] and report["ok"] is True
+    assert report["clusters"] == 1 and report["switchesRead"] > 0 and report["portsCompared"] > 0
+    assert await lab.codes("t_admin", ISOLATION) == ["FORBIDDEN"]
+
+    vlan = (await lab.cluster("t_admin", "iso"))["vlan"]
+    leaf = default_lab().switch(lab.fabric.leaves[-1])
+    stray = next(p for p in leaf.ports.values() if p.mode.value == "access" and p.access_vlan != vlan)
+    stray.access_vlan = vlan  # a port of a free node let into the tenant's VLAN
+    broken = (await lab.ok("viewer", ISOLATION))["isolationReport"]
+    assert broken["ok"] is False and broken["violations"]
