@@ -6,7 +6,7 @@ from metalgraph.server.inventory import service
 from metalgraph.server.inventory.demo import generate_fabric
 from metalgraph.server.placement import ClusterSpec, Level, PlacementCache, index_from_inventory, load_index, plan
 from metalgraph.server.store.base import GraphStore
-from metalgraph.server.tenancy import clusters, tenants
+from metalgraph.server.tenancy import tenants
 from metalgraph.server.topology.paths import shortest_path
 
 
@@ -44,6 +44,12 @@ async def test_hop_diameter_agrees_with_the_path_query(store: GraphStore) -> Non
     assert p.bottleneck_gbps == path.bottleneck_gbps
 
 
+_JOIN = """
+MATCH (t:Tenant {key: 'acme'}), (n:Node {key: $node})
+CREATE (t)-[:OWNS]->(c:Cluster {key: 'acme/train', name: 'train', tenant: 'acme', state: 'ready'})-[:MEMBER]->(n)
+"""
+
+
 async def test_the_cache_follows_the_store(store: GraphStore) -> None:
     await service.import_inventory(store, generate_fabric(256))
     cache = PlacementCache(store, occupancy_max_age_s=3600, topology_max_age_s=3600)
@@ -51,8 +57,7 @@ async def test_the_cache_follows_the_store(store: GraphStore) -> None:
     assert await cache.index() is first  # nothing changed: the same snapshot
     node = first.topology.node_names[5]
     await tenants.create_tenant(store, "acme")
-    await clusters.create_cluster(store, "acme", "train")
-    await clusters.assign_nodes(store, "acme", "train", [node])
+    await store.write_atomically([(_JOIN, {"node": node})])  # a membership written without an audit entry
     assert (await cache.index()) is first  # no audit entry, max age not reached: still the snapshot
     cache.invalidate()
     second = await cache.index()
@@ -61,7 +66,7 @@ async def test_the_cache_follows_the_store(store: GraphStore) -> None:
     assert second.topology is first.topology and cache.topology_loads == 1
     # an audit append (what every API change does) is seen without invalidate()
     await store.write_atomically([("MERGE (h:AuditHead {key: 'head'}) SET h.seq = 7", {})])
-    await clusters.unassign_nodes(store, "acme", "train", [node])
+    await store.write_atomically([("MATCH (:Cluster)-[m:MEMBER]->(:Node {key: $node}) DELETE m", {"node": node})])
     third = await cache.index()
     assert not third.occupancy.member[pos] and cache.topology_loads == 1
     # more nodes in the store: the topology is rebuilt
