@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -62,9 +63,9 @@ class FalkorStore(GraphStore):
     async def start(self) -> None:
         for attempt in range(1, START_ATTEMPTS + 1):
             self.process.start()
-            self._db = FalkorDB(unix_socket_path=str(self.process.socket_path))
-            self._graph_handle = self._db.select_graph(GRAPH_NAME)  # for constraint management only
             try:
+                self._db = await self._connect()
+                self._graph_handle = self._db.select_graph(GRAPH_NAME)  # for constraint management only
                 await self._wait_until_loaded()
                 async with asyncio.timeout(SCHEMA_TIMEOUT_S):
                     await self._ensure_schema()
@@ -86,6 +87,18 @@ class FalkorStore(GraphStore):
                 await self._db.aclose()
             self._db = self._graph_handle = None
         self.process.stop(timeout_s=2)
+
+    async def _connect(self) -> FalkorDB:
+        """The client; its constructor already asks the server (synchronously) whether it is a cluster,
+        and the socket file appears at bind(), a moment before the server accepts on it."""
+        deadline = time.monotonic() + CONNECT_GRACE_S
+        while True:
+            try:
+                return FalkorDB(unix_socket_path=str(self.process.socket_path))
+            except (redis.exceptions.ConnectionError, OSError) as e:
+                if not self.process.running or time.monotonic() > deadline:
+                    raise StoreUnavailable(f"embedded FalkorDB does not answer: {e}") from e
+                await asyncio.sleep(0.05)
 
     async def _wait_until_loaded(self, timeout_s: float = 600.0) -> None:
         """A large graph takes a while to load from the append-only file after a restart."""
