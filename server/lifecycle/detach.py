@@ -10,7 +10,10 @@ replaced node (to `sanitizing`), a rollback (nodes that never reached the tenant
 3. one write takes the nodes out of the cluster. A node whose port could not be confirmed on the
    quarantine VLAN, or (on a rollback) whose BMC did not answer, becomes `failed` with the reason:
    it may still be on the tenant's VLAN, so it must not reach anyone. For the same reason the VLAN
-   returns to the pool only when every port was confirmed; otherwise it is held, with the ports.
+   returns to the pool only when every port was confirmed; otherwise it is held, with the ports
+   (also when the VLAN stays with the cluster, so that its release later knows them). Every detach
+   brings the ports held by an earlier one to their intent again: a release after the switch is
+   back confirms them and frees the VLAN.
 
 Every step is idempotent: a job resumed after a crash runs `detach` again from the start.
 """
@@ -29,7 +32,7 @@ from .power import power_off
 from .progress import StepProgress
 from .records import ClusterRecord, owner_guard
 from .states import ClusterState
-from .vlan_pool import free_statement, hold_statement, site_vlans
+from .vlan_pool import free_statement, held_ports, hold_statement, site_vlans
 
 _RELEASE_NODES = """
 UNWIND $nodes AS k
@@ -42,8 +45,10 @@ UNWIND $failed AS f
 MATCH (n:Node {key: f.node})
 OPTIONAL MATCH (:Cluster {key: $key})-[m:MEMBER]->(n)
 DELETE m
-SET n.state = 'failed', n.failure_reason = f.reason
+SET n.state = 'failed', n.failure_reason = f.reason, n.needs_erase = $tenant_data
 """
+"""`needs_erase`: the node was the tenant's (not a rollback before it reached the tenant); bringing it
+back into service sends it through sanitization (see `inventory.editing.set_node_status`)."""
 
 
 @dataclass
@@ -80,7 +85,8 @@ async def detach(
         intent += trunk_statements((), trunks, record.vlan)
     await ctx.store.write_atomically(intent)
 
-    ports = [p.port for p in leaving] + sorted(trunks)
+    held_before = (await held_ports(ctx.store, record.key))[0] if record.vlan is not None else []
+    ports = sorted({*(p.port for p in leaving), *trunks, *held_before})  # held: left in doubt by an earlier try
     converged = await converge(ctx.store, ctx.access, ctx.pool(), ports, progress.reporter("network", state))
     result = Detached()
     for port, why in sorted(converged.failures.items()):
@@ -92,8 +98,7 @@ async def detach(
             result.failed.setdefault(node, why)
     await progress.flush()
 
-    trunk_failures = sorted(p for p in converged.failures if p in trunks)
-    held = [*trunk_failures, *(p.port for p in leaving if p.port in converged.failures)]
+    held = sorted(p for p in ports if p in converged.failures)
     changes: list[Statement] = [
         *owner_guard(record.key, ctx.config.owner),
         (
@@ -105,14 +110,21 @@ async def detach(
                 "sanitizing_for": record.key if to == "sanitizing" else None,
             },
         ),
-        (_FAIL_NODES, {"key": record.key, "failed": [{"node": n, "reason": r} for n, r in result.failed.items()]}),
+        (
+            _FAIL_NODES,
+            {
+                "key": record.key,
+                "failed": [{"node": n, "reason": r} for n, r in result.failed.items()],
+                "tenant_data": to == "sanitizing",
+            },
+        ),
     ]
-    if free_vlan and record.vlan is not None:
-        if held:
-            changes.append(hold_statement(record.key, held, "; ".join(converged.failures[p] for p in held[:3])))
-        else:
+    if record.vlan is not None:
+        if free_vlan and not held:
             changes.append(free_statement(record.key))
             result.vlan_freed = True
+        elif held or held_before:
+            changes.append(hold_statement(record.key, held, "; ".join(converged.failures[p] for p in held[:3])))
     summary = _summary(nodes, to, result, record.vlan if free_vlan else None)
     changes.append(event_statement(record.key, "detached", state, summary, len(nodes), len(nodes)))
     await ctx.record(record.key, "releaseNodes", summary, changes, nodes=list(nodes))

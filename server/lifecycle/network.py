@@ -192,8 +192,10 @@ async def _apply(
                     result.failures.pop(intent.key, None)
                     tick(intent.key)
                 else:
-                    work.append((intent, DeviceWork(drivers[switch].address, _setter(drivers[switch], intent))))
-        changes = await pool.run([w for _, w in work])
+                    setter = _setter(drivers[switch], intent)
+                    work.append((intent, DeviceWork(drivers[switch].address, setter, intent.key)))
+        # progress as each change lands, not once they all have (a long step shows how far it got)
+        changes = await pool.run([w for _, w in work], lambda change: tick(change.work.label))
         result.calls += len(changes)
         for (intent, _), change in zip(work, changes, strict=True):
             if change.ok:

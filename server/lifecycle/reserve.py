@@ -6,13 +6,16 @@ every one of them is still `available` and in no cluster, and only then makes th
 their ports in the cluster's VLAN (allocating it from the site's pool for a new cluster), adds the
 VLAN to the trunks that join them, and moves the job on, all with its audit entry and event. If
 another request took one of the nodes first, nothing at all is written: the index is refreshed, the
-lost nodes are excluded, and the plan is made again (`reserve_attempts` times at most). Two servers
-on one Neo4j are safe the same way; on the embedded store the write is one query.
+lost nodes are excluded, and the plan is made again after a random wait, until it succeeds or no plan
+is feasible any more (see `MAX_ROUNDS_PER_ATTEMPT` for the bounds). Two servers on one Neo4j are safe
+the same way; on the embedded store the write is one query.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -29,6 +32,12 @@ from .network import set_access_statement, trunk_statements
 from .records import ClusterRecord, LeaseLost, owner_guard, read_cluster, set_state
 from .states import ClusterState, JobKind
 from .vlan_pool import allocate_statement, site_vlans, used_vlans
+
+MAX_ROUNDS_PER_ATTEMPT = 16
+"""Losing a race to a request that got ahead (it took a chosen node or the VLAN) is progress and does
+not count as an attempt (`reserve_attempts` counts the rounds lost for no visible reason), but a
+job plans at most this many times `reserve_attempts` in all."""
+VLAN_SPREAD = 32
 
 
 class CannotPlace(DomainError):
@@ -85,12 +94,22 @@ async def reserve(ctx: JobContext, record: ClusterRecord, next_state: ClusterSta
     """Reserve the nodes of `record`'s job and move it to `next_state` (step `network`)."""
     spec, anchors, excluded = request_for(record)
     lost: set[str] = set()
-    for _attempt in range(ctx.config.reserve_attempts):
+    stalled = rounds = 0
+    vlan_spread = 1
+    while stalled < ctx.config.reserve_attempts and rounds < ctx.config.reserve_attempts * MAX_ROUNDS_PER_ATTEMPT:
+        if rounds:
+            await asyncio.sleep(_backoff(ctx, rounds))
+        rounds += 1
         index = await ctx.placement.index()
         chosen = plan(index, spec, anchors=anchors, exclude=excluded | lost)
         if not chosen.feasible:
             raise CannotPlace("; ".join(chosen.explanations) or "no placement meets the request")
         nodes = tuple(sorted(chosen.nodes))
+        taken = set(nodes) - await _still_free(ctx, nodes)
+        if taken:  # the index was behind: skip the costly write of a plan that cannot win
+            lost |= taken
+            ctx.placement.invalidate()
+            continue
         gpus = gpu_count(index, nodes)
         await ctx.admission.admit(
             ctx.store,
@@ -101,18 +120,32 @@ async def reserve(ctx: JobContext, record: ClusterRecord, next_state: ClusterSta
         site = record.site or chosen.site
         assert site is not None  # a feasible plan lives in one site
         try:
-            return await _take(ctx, record, nodes, gpus, site, where(chosen), next_state)
+            return await _take(ctx, record, nodes, gpus, site, where(chosen), next_state, vlan_spread)
         except _NodesTaken:
-            still = {r["node"] for r in await ctx.store.read(_STILL_FREE, {"nodes": list(nodes)})}
-            lost |= set(nodes) - still
+            taken = set(nodes) - await _still_free(ctx, nodes)
+            if not taken:
+                stalled += 1  # the write failed, yet every node is still free: no one got ahead of us
+            lost |= taken
             ctx.placement.invalidate()
         except ConstraintViolation:
-            ctx.placement.invalidate()  # the VLAN was taken by another cluster meanwhile: pick again
-    raise CannotPlace(f"other requests kept taking the chosen nodes; gave up after {ctx.config.reserve_attempts} plans")
+            ctx.placement.invalidate()  # the VLAN was taken by another cluster meanwhile: pick again,
+            vlan_spread = VLAN_SPREAD  # at random among the lowest free, not the one the others pick too
+    raise CannotPlace(f"other requests kept taking the chosen nodes; gave up after {rounds} plans")
 
 
 class _NodesTaken(Exception):
     pass
+
+
+async def _still_free(ctx: JobContext, nodes: tuple[str, ...]) -> set[str]:
+    return {r["node"] for r in await ctx.store.read(_STILL_FREE, {"nodes": list(nodes)})}
+
+
+def _backoff(ctx: JobContext, rounds: int) -> float:
+    """How long to wait before planning again after losing a race: requests that planned on the same
+    index pick the same nodes, so only one of them wins each round; a random wait, longer after each
+    loss, lets the others plan on an index that shows the winner's nodes."""
+    return random.uniform(0.5, 1.0) * ctx.config.poll_s * min(rounds, 4)
 
 
 def gpu_count(index: PlacementIndex, nodes: Iterable[str]) -> int:
@@ -139,6 +172,7 @@ async def _take(
     site: str,
     place: str,
     next_state: ClusterState,
+    vlan_spread: int = 1,
 ) -> Reservation:
     new_ports = await node_ports(ctx.store, nodes)
     kept_ports = await node_ports(ctx.store, record.members)
@@ -152,7 +186,7 @@ async def _take(
     vlan = record.vlan
     if vlan is None:
         vlans = await site_vlans(ctx.store, site)
-        vlan = vlans.first_free(await used_vlans(ctx.store, site))
+        vlan = vlans.pick_free(await used_vlans(ctx.store, site), vlan_spread)
         changes.append(allocate_statement(record.key, site, vlan))
     changes += [
         set_access_statement([p.port for p in new_ports], vlan),

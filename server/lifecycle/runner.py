@@ -9,7 +9,8 @@ Steps by job (the cluster state each shows in parentheses):
 - create: reserve (reserving), network (configuring_network), power (powering_on), ready;
 - grow, replace: reserve, network, power (resizing), [replace: detach the old node], ready;
 - shrink: detach (resizing), ready;
-- release: detach (releasing), wait for sanitization (sanitizing), released.
+- release: detach (releasing), wait for sanitization (sanitizing), released; or `failed` again when
+  detach had to hold the VLAN (a switch did not answer), so that a later release finishes the job.
 A failure in reserve, network or power turns the job into a rollback (rolling_back) that detaches
 the nodes the job brought in; a new cluster then ends `failed` with the reason, a resize goes back
 to `ready` with the reason in its events.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 
 from metalgraph.drivers.errors import DriverError
@@ -36,6 +38,7 @@ from .progress import StepProgress
 from .records import ClusterRecord, LeaseLost, claim, claimable, end_job, owner_guard, read_cluster, set_state
 from .reserve import reserve
 from .states import WORKING, ClusterState, JobKind
+from .vlan_pool import held_ports
 
 log = logging.getLogger("metalgraph.lifecycle")
 
@@ -60,7 +63,11 @@ class JobRunner:
         return frozenset(self._running)
 
     async def tick(self) -> None:
-        for key in await claimable(self.ctx.store, self._working):
+        keys = await claimable(self.ctx.store, self._working)
+        # in an order of this server's own: servers walking the same list in step would queue behind
+        # the first one's claim of each job, and it would take them all
+        random.shuffle(keys)
+        for key in keys:
             if key not in self._running and await claim(
                 self.ctx.store, key, self.config.owner, self._working, self.config.lease_s
             ):
@@ -225,6 +232,18 @@ class JobRunner:
         )
         if rows and rows[0]["left"]:
             await self.ctx.bell.wait(record.key, self.config.poll_s * 4)
+            return
+        if record.vlan is not None:  # detach held it: a released cluster would keep it for good
+            ports, why = await held_ports(self.ctx.store, record.key)
+            reason = (
+                f"VLAN {record.vlan} is held: {len(ports)} switch port(s) could not be confirmed off it ({why}); "
+                "release the cluster again once the switches answer"
+            )
+            await self._write(
+                record,
+                end_job(record.key, ClusterState.FAILED, reason),
+                event_statement(record.key, "failed", ClusterState.FAILED, f"release not finished: {reason}"),
+            )
             return
         await self._write(
             record,

@@ -4,7 +4,8 @@ A node leaves a cluster in state `sanitizing` (with `sanitizing_for`, the cluste
 server's `Sanitizer` claims such a node under a lease, powers it off, starts a secure-erase job on
 its BMC (the job id is kept on the node, so a server that takes over after a crash polls the same
 job), and waits for it. Only a completed job makes the node `available`; a failed or impossible one
-makes it `failed` with the reason, out of the pool until an operator looks at it. The reservation of
+makes it `failed` with the reason (and `needs_erase`: an operator who puts it back in service sends it
+through sanitization again), out of the pool until an operator looks at it. The reservation of
 a new cluster only takes `available` nodes, so a node can never reach the next tenant unerased.
 """
 
@@ -41,7 +42,7 @@ REMOVE n.clean_claiming
 _READ = "MATCH (n:Node {key: $node}) RETURN n.clean_job AS job, n.sanitizing_for AS cluster, n.state AS state"
 _FINISH = """
 MATCH (n:Node {key: $node}) WHERE n.state = 'sanitizing'
-SET n.state = $state, n.failure_reason = $reason, n.power_state = 'off'
+SET n.state = $state, n.failure_reason = $reason, n.power_state = 'off', n.needs_erase = $erase
 REMOVE n.clean_job, n.clean_owner, n.clean_lease_until, n.sanitizing_for
 """
 
@@ -129,7 +130,9 @@ class Sanitizer:
 
     async def _finish(self, node: str, cluster: str | None, failure: str | None) -> None:
         state = "failed" if failure else "available"
-        changes: list[Statement] = [(_FINISH, {"node": node, "state": state, "reason": failure})]
+        changes: list[Statement] = [
+            (_FINISH, {"node": node, "state": state, "reason": failure, "erase": failure is not None})
+        ]
         if cluster:
             message = f"node {node} could not be sanitized: {failure}" if failure else f"node {node} sanitized"
             changes.append(event_statement(cluster, "node_failed" if failure else "sanitized", None, message))

@@ -8,6 +8,7 @@ quarantine VLAN that free nodes' ports sit on (`Site.quarantine_vlan`).
 
 from __future__ import annotations
 
+import random
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
@@ -31,6 +32,20 @@ class SiteVlans:
                 if vlan not in used and vlan not in skip:
                     return vlan
         raise InUse(f"site {self.site} has no free VLAN left in its pool")
+
+    def pick_free(self, used: AbstractSet[int], spread: int = 1) -> int:
+        """The lowest free VLAN, or with `spread` > 1 one of the `spread` lowest at random (requests
+        that collided on the lowest then pick apart)."""
+        if spread <= 1:
+            return self.first_free(used)
+        found: list[int] = []
+        for low, high in self.ranges:
+            found += [vlan for vlan in range(low, high + 1) if vlan not in used][: spread - len(found)]
+            if len(found) >= spread:
+                break
+        if not found:
+            raise InUse(f"site {self.site} has no free VLAN left in its pool")
+        return random.choice(found)
 
 
 async def site_vlans(store: GraphStore, site: str) -> SiteVlans:
@@ -69,8 +84,20 @@ def free_statement(cluster: str) -> Statement:
 
 
 def hold_statement(cluster: str, ports: list[str], reason: str) -> Statement:
-    """Keep the VLAN out of the pool: some ports may still carry it on a switch that could not be reached."""
+    """Keep the VLAN out of the pool: some ports may still carry it on a switch that could not be
+    reached. `ports` replaces the ports held so far (empty: none is in doubt any more)."""
     return (
         "MATCH (c:Cluster {key: $cluster})-[:ON]->(n:Network) SET n.held_ports = $ports, n.held_reason = $reason",
         {"cluster": cluster, "ports": ports, "reason": reason},
     )
+
+
+async def held_ports(store: GraphStore, cluster: str) -> tuple[list[str], str]:
+    """The ports that may still carry the cluster's VLAN on a switch (see `hold_statement`), and why."""
+    rows = await store.read(
+        "MATCH (:Cluster {key: $cluster})-[:ON]->(n:Network) RETURN n.held_ports AS ports, n.held_reason AS reason",
+        {"cluster": cluster},
+    )
+    if not rows:
+        return [], ""
+    return sorted(rows[0]["ports"] or ()), rows[0]["reason"] or ""

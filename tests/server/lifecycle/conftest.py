@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,8 +13,10 @@ from metalgraph.drivers.sim import SimLab
 from metalgraph.server.audit import AuditLog
 from metalgraph.server.devices.demo_lab import seed_lab
 from metalgraph.server.inventory import service
-from metalgraph.server.inventory.demo import generate_fabric
+from metalgraph.server.inventory.demo import FabricParams, generate_fabric
 from metalgraph.server.inventory.model import Inventory
+from metalgraph.server.isolation import IsolationReport
+from metalgraph.server.lifecycle.admission import Admission
 from metalgraph.server.lifecycle.records import ClusterRecord, cluster_key, read_cluster
 from metalgraph.server.lifecycle.service import Lifecycle
 from metalgraph.server.lifecycle.setup import build_lifecycle
@@ -23,8 +25,13 @@ from metalgraph.server.settings import Settings
 from metalgraph.server.store.base import GraphStore
 from metalgraph.server.tenancy.tenants import create_tenant
 
+from .invariants import assert_isolated
+
 FABRIC_GPUS = 512
 """64 nodes in 2 scalable units of one spine pod, plus the small EU site."""
+FABRIC = FabricParams(spines_per_pod=4, leaf_uplinks=4, spine_uplinks=8)
+"""The demo's shape with 4 uplinks per leaf instead of 32 (104 cables instead of 776): a cluster's
+VLAN reaches a few dozen trunk ports rather than 500, which keeps the many-cluster tests quick."""
 
 
 @dataclass
@@ -33,8 +40,8 @@ class Lab:
     lab: SimLab
     inventory: Inventory
     lifecycle: Lifecycle
-    make: Callable[[], Lifecycle]
-    """Another lifecycle on the same store and lab: a second server."""
+    make: Callable[..., Lifecycle]
+    """Another lifecycle on the same store and lab: a second server (`make(admission=...)`)."""
 
     async def settle(self, tenant: str, name: str, timeout_s: float = 60.0) -> ClusterRecord:
         """Wait until the cluster's job is over; its record then."""
@@ -46,6 +53,14 @@ class Lab:
                 if record.state in RESTING and record.job is None:
                     return record
                 await asyncio.sleep(0.05)
+
+    async def check(self, *, unreachable: Iterable[str] = ()) -> IsolationReport:
+        """Once every job has settled: the graph invariants hold and the isolation report is clean
+        (see `invariants`); switches in `unreachable` are known to be down."""
+        return await assert_isolated(self.store, self.lifecycle.ctx.access, unreachable=unreachable)
+
+    async def kinds(self, tenant: str, name: str) -> list[str]:
+        return [e.kind for e in await self.lifecycle.events(tenant, name)]
 
 
 def lifecycle_settings(tmp_path: Path, **overrides: object) -> Settings:
@@ -62,24 +77,33 @@ def lifecycle_settings(tmp_path: Path, **overrides: object) -> Settings:
 
 @pytest.fixture(scope="session")
 def fabric() -> Inventory:
-    return generate_fabric(FABRIC_GPUS)
+    return generate_fabric(FABRIC_GPUS, params=FABRIC)
+
+
+async def seed_store(store: GraphStore, fabric: Inventory, tenants: tuple[str, ...] = ("acme", "bravo")) -> None:
+    """The fabric with every node healthy and free, and the tenants."""
+    await service.import_inventory(store, fabric)
+    await store.write_atomically([("MATCH (n:Node) SET n.health = 'ok', n.state = 'available'", {})])
+    for tenant in tenants:
+        await create_tenant(store, tenant)
 
 
 @pytest.fixture
 async def lab(store: GraphStore, fabric: Inventory, tmp_path: Path) -> AsyncIterator[Lab]:
-    await service.import_inventory(store, fabric)
-    await store.write_atomically([("MATCH (n:Node) SET n.health = 'ok', n.state = 'available'", {})])
+    await seed_store(store, fabric)
     sim = SimLab()
     seed_lab(fabric, sim)
     for node in sim.nodes():
         node.cleaning_steps = 1
-    await create_tenant(store, "acme")
-    await create_tenant(store, "bravo")
     started: list[Lifecycle] = []
 
-    def make() -> Lifecycle:
+    def make(admission: Admission | None = None) -> Lifecycle:
         made = build_lifecycle(
-            lifecycle_settings(tmp_path), store, AuditLog(store), driver_options={"sim": {"lab": sim}}
+            lifecycle_settings(tmp_path),
+            store,
+            AuditLog(store),
+            driver_options={"sim": {"lab": sim}},
+            admission=admission,
         )
         started.append(made)
         return made

@@ -30,3 +30,4 @@ async def test_a_cluster_is_provisioned_isolated_and_released(lab: Lab) -> None:
         "UNWIND $nodes AS k MATCH (n:Node {key: k}) RETURN n.state AS state", {"nodes": list(record.members)}
     )
     assert [r["state"] for r in rows] == ["available"] * 4
+    await lab.check()

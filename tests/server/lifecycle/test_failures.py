@@ -1,0 +1,131 @@
+"""Device failures during a job end in a state with no orphan, and the tenant reads why.
+
+Every cluster here lives in the small EU site (4 nodes, each cabled to the 8 rail leaves
+`fra-leaf-p01-su01-r0..r7`), so the switches and BMCs a job touches are known in advance. Faults come
+from the sim drivers (`drivers.sim.faults`): a switch refusing changes, a BMC slower than the device
+timeout, a switch that dies half way through a job.
+"""
+
+from __future__ import annotations
+
+from metalgraph.server.inventory.editing import set_node_status
+from metalgraph.server.lifecycle.states import ClusterState
+from metalgraph.server.placement.spec import ClusterSpec
+
+from .conftest import Lab
+from .invariants import node_states, used_vlans
+
+SITE = "eu-fra1"
+FRA_NODES = ("fra-gpu-0001", "fra-gpu-0002", "fra-gpu-0003", "fra-gpu-0004")
+
+
+def fra(nodes: int) -> ClusterSpec:
+    return ClusterSpec(nodes=nodes, sites=(SITE,))
+
+
+def leaf(rail: int) -> str:
+    return f"fra-leaf-p01-su01-r{rail}"
+
+
+async def test_a_switch_refusing_the_change_rolls_the_cluster_back(lab: Lab) -> None:
+    lab.lab.switch(leaf(3)).faults.reject_changes = True
+    await lab.lifecycle.create(lab.store, "acme", "rejected", fra(2))
+    record = await lab.settle("acme", "rejected")
+
+    assert record.state is ClusterState.FAILED
+    assert "refused the change" in record.reason and leaf(3) in record.reason
+    assert not record.members and record.vlan is None
+    events = await lab.lifecycle.events("acme", "rejected")
+    kinds = [e.kind for e in events]
+    assert kinds.index("failed") < kinds.index("detached") < kinds.index("rolled_back") == len(kinds) - 1
+    assert "refused the change" in events[-1].message
+    assert "back to the pool" in events[-2].message and "returned to the pool" in events[-2].message
+    assert await node_states(lab.store, FRA_NODES) == {n: ("available", None) for n in FRA_NODES}
+    assert not await used_vlans(lab.store)
+    await lab.check()  # the switches that took the change have it undone: ports back on quarantine
+
+
+async def test_a_bmc_timing_out_fails_its_node_and_frees_the_rest(lab: Lab) -> None:
+    lab.lab.node("fra-gpu-0002").faults.latency_s = 5.0  # the device timeout is 1 s
+    await lab.lifecycle.create(lab.store, "acme", "slow", fra(4))
+    record = await lab.settle("acme", "slow")
+
+    assert record.state is ClusterState.FAILED
+    assert "could not be powered on" in record.reason and "fra-gpu-0002" in record.reason
+    assert "did not finish within 1 s" in record.reason
+    events = await lab.lifecycle.events("acme", "slow")
+    assert "fra-gpu-0002" in events[-1].message and events[-1].state is ClusterState.FAILED
+    detached = next(e for e in events if e.kind == "detached")
+    assert "1 marked failed (e.g. fra-gpu-0002: power off" in detached.message
+    states = await node_states(lab.store, FRA_NODES)
+    slow_state, slow_reason = states.pop("fra-gpu-0002")
+    assert slow_state == "failed" and slow_reason and "did not finish" in slow_reason
+    assert states == {n: ("available", None) for n in FRA_NODES if n != "fra-gpu-0002"}
+    assert not await used_vlans(lab.store)
+    await lab.check()
+
+
+async def test_a_switch_dying_half_way_holds_the_vlan_until_release_after_recovery(lab: Lab) -> None:
+    dying = lab.lab.switch(leaf(5)).faults
+    dying.die_after_calls = dying.calls + 3  # one read and two port changes, then nothing answers
+    await lab.lifecycle.create(lab.store, "acme", "half", fra(2))
+    record = await lab.settle("acme", "half")
+
+    assert record.state is ClusterState.FAILED
+    assert leaf(5) in record.reason and "no answer" in record.reason
+    assert not record.members, "nodes whose ports cannot be confirmed leave the cluster as failed"
+    assert record.vlan is not None, "the VLAN is held: the dead switch may still carry it"
+    held_vlan = record.vlan
+    events = await lab.lifecycle.events("acme", "half")
+    detached = next(e for e in events if e.kind == "detached")
+    assert "2 marked failed" in detached.message and f"VLAN {held_vlan} held" in detached.message
+    failed = {n: s for n, s in (await node_states(lab.store, FRA_NODES)).items() if s[0] == "failed"}
+    assert len(failed) == 2
+    for _state, reason in failed.values():
+        assert reason and "could not be put back on quarantine" in reason
+    assert await used_vlans(lab.store) == {held_vlan}
+    await lab.check(unreachable=[leaf(5)])
+
+    dying.clear()  # the switch comes back, still carrying the tenant VLAN on the ports it changed
+    await lab.lifecycle.release(lab.store, "acme", "half")
+    released = await lab.settle("acme", "half")
+    assert released.state is ClusterState.RELEASED, released.reason
+    assert released.vlan is None
+    assert not await used_vlans(lab.store)
+    states = await node_states(lab.store, FRA_NODES)
+    assert {n for n, s in states.items() if s[0] == "failed"} == set(failed), "failed nodes wait for an operator"
+    await lab.check()
+
+
+async def test_releasing_while_a_switch_is_down_fails_then_a_second_release_cleans_up(lab: Lab) -> None:
+    await lab.lifecycle.create(lab.store, "acme", "ready", fra(2))
+    ready = await lab.settle("acme", "ready")
+    assert ready.state is ClusterState.READY, ready.reason
+    down = lab.lab.switch(leaf(2)).faults
+    down.unreachable = True
+
+    await lab.lifecycle.release(lab.store, "acme", "ready")
+    record = await lab.settle("acme", "ready")
+    assert record.state is ClusterState.FAILED, "a release that cannot confirm every port is not done"
+    assert record.vlan == ready.vlan and "held" in record.reason
+    assert await used_vlans(lab.store) == {ready.vlan}
+    states = await node_states(lab.store, ready.members)
+    assert all(state == "failed" and reason and leaf(2) in reason for state, reason in states.values())
+    await lab.check(unreachable=[leaf(2)])
+
+    down.clear()
+    await lab.lifecycle.release(lab.store, "acme", "ready")
+    released = await lab.settle("acme", "ready")
+    assert released.state is ClusterState.RELEASED, released.reason
+    assert not await used_vlans(lab.store)
+    await lab.check()
+
+    # The nodes held the tenant's data and were never erased: put back in service, they are erased first.
+    assert not any(lab.lab.node(node).jobs for node in ready.members)
+    for node in ready.members:
+        await set_node_status(lab.store, node, state="available")
+    states = await node_states(lab.store, ready.members)
+    assert {state for state, _ in states.values()} <= {"sanitizing", "available"}
+    await lab.check()
+    assert all(s == ("available", None) for s in (await node_states(lab.store, ready.members)).values())
+    assert all(lab.lab.node(node).jobs for node in ready.members), "each node went through an erase job"
