@@ -19,481 +19,64 @@ is infeasible, or the job failed or was rolled back, 2 bad input, 4 server unrea
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from .cli import EXIT_API_ERROR, EXIT_BAD_INPUT, EXIT_UNREACHABLE, TokenOption, UrlOption, fail, resolve_or_fail
+from .cli import EXIT_API_ERROR, EXIT_BAD_INPUT, TokenOption, UrlOption, fail, resolve_or_fail
+from .cluster_api import (
+    CLUSTER,
+    CLUSTERS,
+    CREATE,
+    DELETE,
+    PAGE,
+    PLAN,
+    RELEASE,
+    REPLACE,
+    RESIZE,
+    all_events,
+    call,
+    run_async,
+)
+from .cluster_display import event_line, out, print_cluster_started, wait_for, wants_wait, when
+from .cluster_options import (
+    BackendOpt,
+    CertificationOpt,
+    CpuCoresOpt,
+    GpuModelOpt,
+    GpusOpt,
+    GpusPerNodeOpt,
+    JsonOption,
+    JurisdictionOpt,
+    LevelOpt,
+    LinkErrorsOpt,
+    MaintenanceOpt,
+    MaxHopsOpt,
+    MemoryOpt,
+    ModeOpt,
+    NameArgument,
+    NodesOpt,
+    RegionOpt,
+    SiteOpt,
+    StorageOpt,
+    TenantOption,
+    UnhealthyOpt,
+    WaitOption,
+    label,
+    spec_input,
+)
 from .config import Resolved
-from .errors import ApiError, ConnectionFailed, ProtocolError, SubscriptionUnavailable
 
 if TYPE_CHECKING:
     from .sdk import MetalgraphClient
 
-EXIT_INTERRUPTED = 130
-
-LEVELS = ("NVLINK_DOMAIN", "LEAF", "SPINE_POD", "SITE")
-MODES = ("REQUIRED", "PREFERRED", "UNCONSTRAINED")
-RESTING = frozenset({"READY", "FAILED", "RELEASED"})
-JOB_STARTS = frozenset({"requested", "grow", "shrink", "replace", "release"})
-"""Event kinds that open a job: `watch` starts at the last of them by default."""
-PAGE = 100
-POLL_S = 1.0
-
-# --- GraphQL documents ---------------------------------------------------------------------
-
-EVENT_FIELDS = "seq at kind state message done total"
-CLUSTER_FIELDS = "name state reason vlan site description createdAt tenant { name } nodes { name }"
-PLAN = (
-    "query PlanCluster($spec: ClusterSpecInput!) { planCluster(spec: $spec) {"
-    " feasible nodeCount gpuCount nodes site domains { level count names } hopDiameter bottleneckGbps"
-    " fragmentation { level score } explanations } }"
-)
-CREATE = (
-    "mutation CreateCluster($name: String!, $spec: ClusterSpecInput!, $tenant: String, $description: String!) {"
-    " createCluster(name: $name, spec: $spec, tenant: $tenant, description: $description)"
-    f" {{ {CLUSTER_FIELDS} }} }}"
-)
-RELEASE = (
-    "mutation ReleaseCluster($name: String!, $tenant: String) {"
-    f" releaseCluster(name: $name, tenant: $tenant) {{ {CLUSTER_FIELDS} }} }}"
-)
-RESIZE = (
-    "mutation ResizeCluster($name: String!, $tenant: String, $add: Int, $remove: [String!], $removeCount: Int) {"
-    " resizeCluster(name: $name, tenant: $tenant, add: $add, remove: $remove, removeCount: $removeCount)"
-    f" {{ {CLUSTER_FIELDS} }} }}"
-)
-REPLACE = (
-    "mutation ReplaceNode($name: String!, $node: String!, $tenant: String) {"
-    f" replaceNode(name: $name, node: $node, tenant: $tenant) {{ {CLUSTER_FIELDS} }} }}"
-)
-DELETE = (
-    "mutation DeleteCluster($name: String!, $tenant: String) {"
-    " deleteCluster(name: $name, tenant: $tenant) { deleted name } }"
-)
-CLUSTER = (
-    f"query Cluster($name: String!, $tenant: String) {{ cluster(name: $name, tenant: $tenant) {{ {CLUSTER_FIELDS} }} }}"
-)
-CLUSTERS = (
-    "query Clusters($first: Int, $after: String, $tenant: String) {"
-    " clusters(first: $first, after: $after, tenant: $tenant) {"
-    " edges { node { name state reason vlan createdAt tenant { name } nodes { name } } }"
-    " pageInfo { hasNextPage endCursor } } }"
-)
-EVENTS = (
-    "query ClusterEventsPage($name: String!, $tenant: String, $after: Int!, $first: Int!) {"
-    f" cluster(name: $name, tenant: $tenant) {{ state events(after: $after, first: $first) {{ {EVENT_FIELDS} }} }} }}"
-)
-SUBSCRIBE = (
-    "subscription ClusterEvents($cluster: String!, $tenant: String, $after: Int!) {"
-    f" clusterEvents(cluster: $cluster, tenant: $tenant, after: $after) {{ {EVENT_FIELDS} }} }}"
-)
-
-out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)  # server data is never markup
-
 cluster_app = typer.Typer(
     help="Plan, create, watch, resize and release clusters (the server runs the jobs).", no_args_is_help=True
 )
-
-# --- options -------------------------------------------------------------------------------
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Plain JSON on stdout (for scripts).")]
-TenantOption = Annotated[
-    str | None,
-    typer.Option("--tenant", help="The cluster's tenant (providers must name one; tenants act on their own)."),
-]
-NameArgument = Annotated[str, typer.Argument(metavar="NAME", help="The cluster's name.", show_default=False)]
-WaitOption = Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the job's events until the cluster rests.")]
-NodesOpt = Annotated[int | None, typer.Option("--nodes", min=1, help="Whole nodes wanted (or --gpus).")]
-GpusOpt = Annotated[int | None, typer.Option("--gpus", min=1, help="GPUs wanted (or --nodes).")]
-GpuModelOpt = Annotated[str | None, typer.Option("--gpu-model", help="GPU model, e.g. H100-SXM5-80GB.")]
-GpusPerNodeOpt = Annotated[int | None, typer.Option("--gpus-per-node", min=1, help="Least GPUs per node.")]
-CpuCoresOpt = Annotated[int | None, typer.Option("--cpu-cores", min=1, help="Least CPU cores per node.")]
-MemoryOpt = Annotated[float | None, typer.Option("--memory-gb", min=0, help="Least memory per node (GB).")]
-StorageOpt = Annotated[float | None, typer.Option("--storage-gb", min=0, help="Least local storage per node (GB).")]
-BackendOpt = Annotated[
-    float | None, typer.Option("--backend-gbps", min=0, help="Least speed of each backend NIC (Gbps).")
-]
-LevelOpt = Annotated[
-    str,
-    typer.Option("--level", help="Topology level to keep the nodes in: nvlink-domain, leaf, spine-pod, site."),
-]
-ModeOpt = Annotated[str, typer.Option("--mode", help="How strict the level is: required, preferred, unconstrained.")]
-MaxHopsOpt = Annotated[int | None, typer.Option("--max-hops", min=0, help="Most switch hops between two nodes.")]
-SiteOpt = Annotated[list[str] | None, typer.Option("--site", help="Allowed site; repeatable.")]
-RegionOpt = Annotated[list[str] | None, typer.Option("--region", help="Allowed region; repeatable.")]
-JurisdictionOpt = Annotated[list[str] | None, typer.Option("--jurisdiction", help="Allowed jurisdiction; repeatable.")]
-CertificationOpt = Annotated[
-    list[str] | None, typer.Option("--certification", help="Certification the site must hold; repeatable.")
-]
-UnhealthyOpt = Annotated[bool, typer.Option("--include-unhealthy", help="Also consider unhealthy nodes.")]
-MaintenanceOpt = Annotated[bool, typer.Option("--include-maintenance", help="Also consider nodes in maintenance.")]
-LinkErrorsOpt = Annotated[
-    bool, typer.Option("--include-link-errors", help="Also consider nodes whose links report errors.")
-]
-
-
-def enum_value(text: str, choices: tuple[str, ...], what: str) -> str:
-    """`spine-pod`, `spine_pod` and `SPINE_POD` all as the API's `SPINE_POD`; ValueError otherwise."""
-    value = text.strip().upper().replace("-", "_")
-    if value not in choices:
-        raise ValueError(f"unknown {what} {text!r}; expected one of {', '.join(label(c) for c in choices)}")
-    return value
-
-
-def label(value: str | None) -> str:
-    """An API enum value as the CLI spells it: `SPINE_POD` as `spine-pod`."""
-    return (value or "-").lower().replace("_", "-")
-
-
-def spec_input(
-    *,
-    nodes: int | None,
-    gpus: int | None,
-    gpu_model: str | None,
-    gpus_per_node: int | None,
-    cpu_cores: int | None,
-    memory_gb: float | None,
-    storage_gb: float | None,
-    backend_gbps: float | None,
-    level: str,
-    mode: str,
-    max_hops: int | None,
-    sites: list[str] | None,
-    regions: list[str] | None,
-    jurisdictions: list[str] | None,
-    certifications: list[str] | None,
-    include_unhealthy: bool,
-    include_maintenance: bool,
-    include_link_errors: bool,
-) -> dict[str, Any]:
-    """The `ClusterSpecInput` the options describe; ValueError for options that cannot go together.
-    Fields left unset are not sent, so the server's defaults apply."""
-    if (nodes is None) == (gpus is None):
-        raise ValueError("give exactly one of --nodes and --gpus")
-    spec: dict[str, Any] = {
-        "nodes": nodes,
-        "gpus": gpus,
-        "gpuModel": gpu_model,
-        "gpusPerNode": gpus_per_node,
-        "cpuCores": cpu_cores,
-        "memoryGb": memory_gb,
-        "storageGb": storage_gb,
-        "backendGbps": backend_gbps,
-        "maxHops": max_hops,
-    }
-    spec = {k: v for k, v in spec.items() if v is not None}
-    spec["level"] = enum_value(level, LEVELS, "level")
-    spec["mode"] = enum_value(mode, MODES, "mode")
-    for key, values in (
-        ("sites", sites),
-        ("regions", regions),
-        ("jurisdictions", jurisdictions),
-        ("certifications", certifications),
-    ):
-        if values:
-            spec[key] = list(values)
-    spec["excludeUnhealthy"] = not include_unhealthy
-    spec["excludeMaintenance"] = not include_maintenance
-    spec["excludeLinkErrors"] = not include_link_errors
-    return spec
-
-
-# --- talking to the server ---------------------------------------------------------------
-
-
-def _client(target: Resolved) -> MetalgraphClient:
-    from .sdk import MetalgraphClient
-
-    return MetalgraphClient(target.url, token=target.token or "")
-
-
-def _api_failure(error: ApiError, target: Resolved) -> NoReturn:
-    hint = ""
-    if error.code == "UNAUTHENTICATED":
-        hint = f"; log in with `metalgraph login --url {target.url}` or pass --token"
-    fail(f"{error}{hint}", EXIT_API_ERROR)
-
-
-def call(target: Resolved, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run one operation; any failure is a one-line error and the matching exit code."""
-    try:
-        return _client(target).execute_sync(document, variables)
-    except ApiError as e:
-        _api_failure(e, target)
-    except (ConnectionFailed, ProtocolError) as e:
-        fail(str(e), EXIT_UNREACHABLE)
-
-
-def run_async(target: Resolved, work: Callable[[MetalgraphClient], Any]) -> Any:
-    """Run `work(client)` (a coroutine function) in an event loop of its own, with the CLI's error
-    handling; Ctrl-C stops following (the server's job goes on) with exit 130."""
-
-    async def main() -> Any:
-        async with _client(target) as client:
-            return await work(client)
-
-    try:
-        return asyncio.run(main())
-    except ApiError as e:
-        _api_failure(e, target)
-    except (ConnectionFailed, ProtocolError) as e:
-        fail(str(e), EXIT_UNREACHABLE)
-    except KeyboardInterrupt:
-        Console(stderr=True, highlight=False).print("interrupted: stopped following; the job goes on on the server")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-
-
-def _not_found(name: str) -> ApiError:
-    return ApiError("NOT_FOUND", f"cluster {name!r} not found")
-
-
-async def all_events(client: MetalgraphClient, name: str, tenant: str | None, after: int = 0) -> list[dict[str, Any]]:
-    """Every event of the cluster after `after`, page by page."""
-    events: list[dict[str, Any]] = []
-    while True:
-        data = await client.execute(EVENTS, {"name": name, "tenant": tenant, "after": after, "first": PAGE})
-        cluster = data.get("cluster")
-        if cluster is None:
-            raise _not_found(name)
-        page = cluster["events"]
-        events += page
-        if len(page) < PAGE:
-            return events
-        after = page[-1]["seq"]
-
-
-async def job_start(client: MetalgraphClient, name: str, tenant: str | None) -> int:
-    """The `after` that shows the cluster's current (or last) job from its first event."""
-    starts = [e["seq"] for e in await all_events(client, name, tenant) if e["kind"] in JOB_STARTS]
-    return starts[-1] - 1 if starts else 0
-
-
-@dataclass
-class Followed:
-    """What following a cluster saw: the last event (None when there was none to see)."""
-
-    last: dict[str, Any] | None = None
-
-
-async def follow(
-    client: MetalgraphClient,
-    name: str,
-    tenant: str | None,
-    after: int,
-    on_event: Callable[[dict[str, Any]], None],
-    on_notice: Callable[[str], None],
-    *,
-    poll_s: float = POLL_S,
-) -> Followed:
-    """Pass every event after `after` to `on_event` until the cluster rests: over the `clusterEvents`
-    subscription, else (no websocket, or it dropped midway) by polling, from the last event seen."""
-    seen = Followed()
-
-    def take(event: dict[str, Any]) -> None:
-        seen.last = event
-        on_event(event)
-
-    variables = {"cluster": name, "tenant": tenant, "after": after}
-    try:
-        async with contextlib.aclosing(client.subscribe(SUBSCRIBE, variables)) as stream:
-            async for data in stream:
-                event = data["clusterEvents"]
-                after = max(after, event["seq"])
-                take(event)
-        return seen
-    except SubscriptionUnavailable as e:
-        notice = f"cannot open the websocket ({e.reason}); polling for events every {poll_s:g} s instead"
-    except ConnectionFailed as e:
-        notice = f"the websocket closed ({e.reason}); polling for events every {poll_s:g} s instead"
-    on_notice(notice)
-    await poll(client, name, tenant, after, take, poll_s=poll_s)
-    return seen
-
-
-async def poll(
-    client: MetalgraphClient,
-    name: str,
-    tenant: str | None,
-    after: int,
-    on_event: Callable[[dict[str, Any]], None],
-    *,
-    poll_s: float = POLL_S,
-) -> None:
-    """`follow` without a websocket: read `cluster { state events(after:) }` until the cluster rests
-    and no event is left (the state and the events of one answer may be read a moment apart, so a
-    resting state is confirmed by one more read that finds nothing new)."""
-    while True:
-        data = await client.execute(EVENTS, {"name": name, "tenant": tenant, "after": after, "first": PAGE})
-        cluster = data.get("cluster")
-        if cluster is None:
-            raise _not_found(name)
-        events = cluster["events"]
-        for event in events:
-            after = max(after, event["seq"])
-            on_event(event)
-        if len(events) == PAGE:
-            continue
-        if cluster["state"] in RESTING:
-            if not events:
-                return
-            continue
-        await asyncio.sleep(poll_s)
-
-
-# --- the progress display ----------------------------------------------------------------
-
-
-def _clock(iso: str | None) -> str:
-    """An event's ISO timestamp as local `HH:MM:SS`; what the server sent when it is not ISO."""
-    if not iso:
-        return "--:--:--"
-    try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%H:%M:%S")
-    except ValueError:
-        return iso
-
-
-def _when(iso: str | None) -> str:
-    """An ISO timestamp as `2025-06-01 14:03 UTC` (in UTC); what the server sent when it is not ISO."""
-    if not iso:
-        return "-"
-    try:
-        moment = datetime.fromisoformat(iso)
-    except ValueError:
-        return iso
-    if moment.utcoffset() is None:
-        return moment.strftime("%Y-%m-%d %H:%M")
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def event_line(event: dict[str, Any]) -> Text:
-    """`HH:MM:SS  state                message`."""
-    return Text.assemble(
-        (f"{_clock(event.get('at'))}  ", "dim"),
-        (f"{label(event.get('state')):<20}", "bold"),
-        " " + str(event.get("message", "")),
-    )
-
-
-class EventDisplay:
-    """Shows followed events: a line per event, and on a terminal a live bar with the state and the
-    step's done/total under them. With `as_json`, one JSON object per event on stdout instead."""
-
-    def __init__(self, console: Console, as_json: bool = False) -> None:
-        self.console = console
-        self.as_json = as_json
-        self.progress: Progress | None = None
-        self.task: TaskID | None = None
-        self._title = ""
-        self._state: str | None = None
-
-    @contextlib.contextmanager
-    def live(self, title: str) -> Iterator[EventDisplay]:
-        if self.as_json or not self.console.is_terminal:
-            yield self
-            return
-        self.progress = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TextColumn("[bold]{task.fields[state]}"),
-            BarColumn(),
-            TextColumn("{task.fields[count]}"),
-            TimeElapsedColumn(),
-            console=self.console,
-            transient=True,
-        )
-        self._title = title
-        self.task = self.progress.add_task(title, total=None, state="waiting", count="")
-        try:
-            with self.progress:
-                yield self
-        finally:
-            self.progress, self.task = None, None
-
-    def event(self, event: dict[str, Any]) -> None:
-        if self.as_json:
-            sys.stdout.write(json.dumps(event, ensure_ascii=False) + "\n")
-            sys.stdout.flush()
-            return
-        self.console.print(event_line(event))
-        if self.progress is None or self.task is None:
-            return
-        state, done, total = event.get("state"), event.get("done"), event.get("total")
-        in_progress = done is not None and bool(total) and done < total
-        if state != self._state and not in_progress:
-            # A new state starts with an empty, pulsing bar (an event that finishes a step often
-            # carries the next state with the finished step's done/total).
-            self.progress.remove_task(self.task)
-            self.task = self.progress.add_task(self._title, total=None, state=label(state), count="")
-        elif done is not None and total:
-            self.progress.update(self.task, total=total, completed=done, state=label(state), count=f"{done}/{total}")
-        self._state = state
-
-    def notice(self, message: str) -> None:
-        Console(stderr=True, highlight=False).print(Text("note: ", style="bold yellow") + Text(message), soft_wrap=True)
-
-
-def _nodes_text(cluster: dict[str, Any]) -> str:
-    count = len(cluster.get("nodes") or ())
-    vlan = cluster.get("vlan")
-    return f"{count} node(s)" + (f" on VLAN {vlan}" if vlan is not None else "")
-
-
-def wait_for(target: Resolved, name: str, tenant: str | None, as_json: bool, after: int | None = None) -> None:
-    """Follow the cluster's job until it rests; exit 0 when it ended ready or released, 1 when it
-    failed or the change was rolled back."""
-    display = EventDisplay(out, as_json)
-
-    async def work(client: MetalgraphClient) -> tuple[Followed, dict[str, Any] | None]:
-        start = await job_start(client, name, tenant) if after is None else after
-        with display.live(f"cluster {name}"):
-            seen = await follow(client, name, tenant, start, display.event, display.notice)
-        final = (await client.execute(CLUSTER, {"name": name, "tenant": tenant})).get("cluster")
-        return seen, final
-
-    seen, cluster = run_async(target, work)
-    finish(name, seen, cluster, as_json)
-
-
-def finish(name: str, seen: Followed, cluster: dict[str, Any] | None, as_json: bool) -> None:
-    if cluster is None:
-        fail(f"[NOT_FOUND] cluster {name!r} not found", EXIT_API_ERROR)
-    state = cluster.get("state")
-    last = seen.last or {}
-    if state == "FAILED":
-        fail(f"cluster {name} failed: {cluster.get('reason') or last.get('message') or 'no reason given'}")
-    if last.get("kind") == "rolled_back":
-        fail(f"cluster {name}: {last.get('message')}")
-    if as_json:
-        return
-    if state == "READY":
-        out.print(Text(f"cluster {name} is ready: ", style="bold green") + Text(_nodes_text(cluster)))
-    elif state == "RELEASED":
-        out.print(Text(f"cluster {name} is released", style="bold green"))
-    else:
-        out.print(f"cluster {name} is {label(state)}")
-
-
-def _wants_wait(wait: bool | None) -> bool:
-    return sys.stdout.isatty() if wait is None else wait
-
-
-def _print_cluster_started(cluster: dict[str, Any], verb: str) -> None:
-    out.print(f"{verb} cluster {cluster['name']} ({label(cluster.get('state'))}).")
-    out.print(f"Follow it with: metalgraph cluster watch {cluster['name']}")
-
 
 # --- commands ------------------------------------------------------------------------------
 
@@ -666,12 +249,12 @@ def create_command(
     target = resolve_or_fail(url, token)
     variables = {"name": name, "spec": spec, "tenant": tenant, "description": description}
     cluster = call(target, CREATE, variables)["createCluster"]
-    if _wants_wait(wait):
+    if wants_wait(wait):
         wait_for(target, name, tenant, json_output, after=0)
     elif json_output:
         sys.stdout.write(json.dumps(cluster, indent=2, ensure_ascii=False) + "\n")
     else:
-        _print_cluster_started(cluster, "Requested")
+        print_cluster_started(cluster, "Requested")
 
 
 @cluster_app.command("watch")
@@ -729,7 +312,7 @@ def status_command(
     grid.add_row("nodes", f"{len(nodes)}: {', '.join(nodes)}" if nodes else "0")
     if cluster.get("description"):
         grid.add_row("description", str(cluster["description"]))
-    grid.add_row("created", _when(cluster.get("createdAt")))
+    grid.add_row("created", when(cluster.get("createdAt")))
     out.print(grid)
     if latest:
         out.print(Text(f"latest events ({len(latest)} of {len(events)}):", style="bold"))
@@ -770,7 +353,7 @@ def list_command(
             label(c.get("state")),
             "-" if c.get("vlan") is None else str(c["vlan"]),
             str(len(c.get("nodes") or [])),
-            _when(c.get("createdAt")),
+            when(c.get("createdAt")),
             c.get("reason") or "",
         )
     out.print(table)
@@ -791,7 +374,7 @@ def _job_command(
     elif json_output:
         sys.stdout.write(json.dumps(cluster, indent=2, ensure_ascii=False) + "\n")
     else:
-        _print_cluster_started(cluster, verb)
+        print_cluster_started(cluster, verb)
 
 
 @cluster_app.command("release")

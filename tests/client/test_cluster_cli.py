@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 from conftest import ADMIN_TOKEN
 from metalgraph.client import MetalgraphClient, SubscriptionUnavailable
 from metalgraph.client import config as cfg
-from metalgraph.client.cluster_cli import enum_value, spec_input
+from metalgraph.client.cluster_options import enum_value, spec_input
 from metalgraph.drivers.sim import SimLab
 from metalgraph.drivers.sim import lab as sim_lab
 from metalgraph.server.app import create_app
@@ -431,12 +431,12 @@ def test_api_errors_are_one_line_with_the_code(server: LiveServer) -> None:
 def test_every_document_is_valid_against_the_published_sdl() -> None:
     from graphql import build_schema, parse, validate
 
-    from metalgraph.client import cluster_cli
+    from metalgraph.client import cluster_api
 
     schema = build_schema((Path(__file__).parents[2] / "schema" / "schema.graphql").read_text())
     for name in ("PLAN", "CREATE", "RELEASE", "RESIZE", "REPLACE", "DELETE", "CLUSTER", "CLUSTERS", "EVENTS"):
-        assert validate(schema, parse(getattr(cluster_cli, name))) == [], name
-    assert validate(schema, parse(cluster_cli.SUBSCRIBE)) == []
+        assert validate(schema, parse(getattr(cluster_api, name))) == [], name
+    assert validate(schema, parse(cluster_api.SUBSCRIBE)) == []
 
 
 def test_a_tenant_token_works_without_tenant_and_sees_counts_only(server: LiveServer) -> None:
