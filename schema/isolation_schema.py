@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-from enum import Enum
-
 import strawberry
 
 from metalgraph.server.isolation import IsolationReport as Report
-from metalgraph.server.isolation import Violation
+from metalgraph.server.isolation import Violation, model
 
 from .permissions import ProviderReader
 from .types import Ctx
 
-
-@strawberry.enum(description="What is wrong with tenant isolation.")
-class ViolationKind(Enum):
-    WRONG_VLAN = "wrong_vlan"
-    SHARED_VLAN = "shared_vlan"
-    TRUNK_LEAK = "trunk_leak"
-    DOUBLE_MEMBERSHIP = "double_membership"
-    ORPHAN = "orphan"
-    UNREACHABLE = "unreachable"
+ViolationKind = strawberry.enum(
+    model.ViolationKind, name="ViolationKind", description="What is wrong with tenant isolation."
+)
 
 
 @strawberry.type(description="One violation of tenant isolation, with where and who.")
 class IsolationViolation:
-    kind: ViolationKind
+    kind: ViolationKind  # type: ignore[valid-type]
     message: str
     switch: str | None
     port: str | None
@@ -43,7 +35,7 @@ class IsolationViolation:
     @classmethod
     def of(cls, v: Violation) -> IsolationViolation:
         return cls(
-            kind=ViolationKind(v.kind.value),
+            kind=v.kind,
             message=v.message,
             switch=v.switch,
             port=v.port,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 import strawberry
@@ -43,26 +44,7 @@ class ClusterSpecInput:
     def to_spec(self) -> ClusterSpec:
         """The validated spec; a bad value is INVALID_INPUT naming the field."""
         try:
-            return ClusterSpec(
-                nodes=self.nodes,
-                gpus=self.gpus,
-                gpu_model=self.gpu_model,
-                gpus_per_node=self.gpus_per_node,
-                cpu_cores=self.cpu_cores,
-                memory_gb=self.memory_gb,
-                storage_gb=self.storage_gb,
-                backend_gbps=self.backend_gbps,
-                level=Level(self.level),
-                mode=Mode(self.mode),
-                max_hops=self.max_hops,
-                sites=tuple(self.sites),
-                regions=tuple(self.regions),
-                jurisdictions=tuple(self.jurisdictions),
-                certifications=tuple(self.certifications),
-                exclude_unhealthy=self.exclude_unhealthy,
-                exclude_maintenance=self.exclude_maintenance,
-                exclude_link_errors=self.exclude_link_errors,
-            )
+            return ClusterSpec(**{f.name: getattr(self, f.name) for f in fields(ClusterSpec)})
         except DomainError as e:
             raise api_error(e) from None
 
@@ -97,26 +79,8 @@ class ClusterSpecView:
             spec = ClusterSpec.from_json(stored)
         except DomainError:
             return None
-        return cls(
-            nodes=spec.nodes,
-            gpus=spec.gpus,
-            gpu_model=spec.gpu_model,
-            gpus_per_node=spec.gpus_per_node,
-            cpu_cores=spec.cpu_cores,
-            memory_gb=spec.memory_gb,
-            storage_gb=spec.storage_gb,
-            backend_gbps=spec.backend_gbps,
-            level=spec.level,
-            mode=spec.mode,
-            max_hops=spec.max_hops,
-            sites=list(spec.sites),
-            regions=list(spec.regions),
-            jurisdictions=list(spec.jurisdictions),
-            certifications=list(spec.certifications),
-            exclude_unhealthy=spec.exclude_unhealthy,
-            exclude_maintenance=spec.exclude_maintenance,
-            exclude_link_errors=spec.exclude_link_errors,
-        )
+        values = {f.name: getattr(spec, f.name) for f in fields(ClusterSpec)}
+        return cls(**{name: list(v) if isinstance(v, tuple) else v for name, v in values.items()})
 
 
 @strawberry.type(description="The domains of one level a plan occupies (names: providers only).")

@@ -111,23 +111,19 @@ class JobRunner:
 
     async def _step(self, record: ClusterRecord) -> None:
         step = record.job_step
+        steps = {
+            "reserve": self._reserve,
+            "network": self._network,
+            "power": self._power,
+            "detach": self._detach,
+            "wait_sanitized": self._wait_sanitized,
+            "rollback": self._rollback,
+            "ready": self._finish_ready,
+        }
         try:
-            if step == "reserve":
-                await self._reserve(record)
-            elif step == "network":
-                await self._network(record)
-            elif step == "power":
-                await self._power(record)
-            elif step == "detach":
-                await self._detach(record)
-            elif step == "wait_sanitized":
-                await self._wait_sanitized(record)
-            elif step == "rollback":
-                await self._rollback(record)
-            elif step == "ready":
-                await self._finish_ready(record)
-            else:
+            if step not in steps:
                 raise StepFailed(f"unknown job step {step!r}")
+            await steps[step](record)
         except LeaseLost:
             raise
         except (DomainError, DriverError, SecretError) as e:
