@@ -153,7 +153,8 @@ async def test_a_tenant_admin_creates_resizes_releases_and_deletes_its_cluster(l
     # Growing is placed like the cluster: REQUIRED LEAF cannot take a third node behind that leaf, so the grow
     # is undone and the cluster is ready again as it was, the reason in its events.
     grown = await lab.ok("t_admin", 'mutation { resizeCluster(name: "train", add: 1) { state } }')
-    assert grown["resizeCluster"]["state"] == "RESIZING"
+    # The answer is the cluster as it is when read back; the job may already have moved on.
+    assert grown["resizeCluster"]["state"] in ("RESIZING", "ROLLING_BACK", "READY")
     ready = await lab.wait_for("train", "READY")
     assert sorted(n["name"] for n in ready["nodes"]) == sorted(members)
     last = (await lab.ok("t_admin", events_query))["cluster"]["events"][-1]
@@ -168,7 +169,7 @@ async def test_a_tenant_admin_creates_resizes_releases_and_deletes_its_cluster(l
     # Deleting a ready cluster is refused; releasing it first, then deleting it, forgets it.
     assert await lab.codes("t_admin", 'mutation { deleteCluster(name: "train") { deleted } }') == ["INVALID_STATE"]
     released = await lab.ok("t_admin", 'mutation { releaseCluster(name: "train") { state } }')
-    assert released["releaseCluster"]["state"] == "RELEASING"
+    assert released["releaseCluster"]["state"] in ("RELEASING", "RELEASED")
     assert await lab.codes("t_admin", 'mutation { releaseCluster(name: "train") { state } }') == ["INVALID_STATE"]
     done = await lab.wait_for("train", "RELEASED")
     assert done["nodes"] == [] and done["vlan"] is None
