@@ -5,9 +5,11 @@ first one the agent has), PVIDs from dot1qPvid, bridge port -> ifIndex from BRID
 dot1dBasePortIfIndex. Bits for bridge ports the agent does not list are kept on write but ignored.
 
 Derivation (per bridge port; tagged = egress minus untagged):
-- tagged in any VLAN -> trunk: `allowed_vlans` the tagged ones, `native_vlan` the PVID when the
-  port is an untagged member of it, else None;
-- otherwise -> access: `access_vlan` the PVID when untagged there, else the lowest untagged VLAN,
+- tagged in any VLAN, or untagged in more than one -> trunk: `native_vlan` the PVID when the port
+  is an untagged member of it, else None; `allowed_vlans` every other VLAN it is a member of. (A
+  port untagged in a tenant VLAN besides its PVID's sends that VLAN's frames to the host: never
+  shown as a plain access port, or the isolation report could not see it.)
+- otherwise -> access: `access_vlan` the PVID when untagged there, else the one untagged VLAN,
   else None (a bridge port in no VLAN).
 """
 
@@ -71,9 +73,10 @@ class Membership:
             if bridge_port in row.egress_ports and bridge_port not in row.untagged_ports
         )
         pvid = self.pvids.get(bridge_port)
-        if tagged:
+        if tagged or len(untagged) > 1:
             native = pvid if pvid in untagged else None
-            return VlanState(mode=SwitchportMode.TRUNK, native_vlan=native, allowed_vlans=tuple(tagged))
+            allowed = sorted(v for v in {*tagged, *untagged} if v != native)
+            return VlanState(mode=SwitchportMode.TRUNK, native_vlan=native, allowed_vlans=tuple(allowed))
         access = pvid if pvid in untagged else (untagged[0] if untagged else None)
         return VlanState(mode=SwitchportMode.ACCESS, access_vlan=access)
 

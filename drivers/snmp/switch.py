@@ -9,6 +9,7 @@ every port as `routed` (SNMP cannot tell more) while the VLAN methods raise `Uns
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import ClassVar, TypeVar
@@ -25,7 +26,13 @@ from .vendors import VendorProfile, profile_for
 from .vlanwrite import Wanted, plan
 
 ROUTED = VlanState(mode=SwitchportMode.ROUTED)
+NO_VLAN = VlanState(mode=SwitchportMode.ACCESS, access_vlan=None)
+"""How Q-BRIDGE shows a bridge port that is a member of no VLAN (see `qbridge`)."""
 AnyInterface = TypeVar("AnyInterface", bound=InterfaceId)
+_WRITE_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, int, str], asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+"""One lock per agent (host, port, context) and event loop: see `SnmpSwitch._apply`."""
 
 
 class SnmpSwitch(SwitchDriver):
@@ -89,21 +96,39 @@ class SnmpSwitch(SwitchDriver):
 
     async def set_trunk_vlans(self, port: str, allowed: Sequence[int], native: int | None = None) -> None:
         """Tagged member of exactly `allowed` (less `native`), untagged member and PVID of `native`
-        when given (else untagged nowhere, PVID unchanged); idempotent; read back. A trunk needs at
-        least one tagged VLAN: Q-BRIDGE cannot tell a trunk with only a native VLAN from an access
-        port, so that request is `Unsupported`."""
+        when given (else untagged nowhere, PVID unchanged); idempotent; read back. A trunk with only a
+        native VLAN is `Unsupported`: Q-BRIDGE cannot tell it from an access port. A trunk carrying
+        nothing (no VLAN, no native) leaves the port a member of no VLAN, which reads back as
+        `NO_VLAN` (the cluster lifecycle asks for it when a trunk's last tenant VLAN goes)."""
         wanted = Wanted.trunk(allowed, native)
-        if not wanted.tagged:
+        if not wanted.tagged and native is not None:
             raise Unsupported("a trunk needs a tagged VLAN besides the native one", device=self.address)
-        expected = VlanState(mode=SwitchportMode.TRUNK, native_vlan=native, allowed_vlans=tuple(sorted(wanted.tagged)))
+        expected = (
+            VlanState(mode=SwitchportMode.TRUNK, native_vlan=native, allowed_vlans=tuple(sorted(wanted.tagged)))
+            if wanted.tagged
+            else NO_VLAN
+        )
         async with self._deadline("set_trunk_vlans"):
             await self._apply(port, wanted, expected)
 
     async def _apply(self, port: str, wanted: Wanted, expected: VlanState) -> None:
+        """Read the port lists, SET them with this port's bits changed, read back. A VLAN's port list is
+        shared by every port of the switch, so changes of two ports must not interleave (the second
+        would write the first's bits back as it read them): this process's changes to one agent take
+        turns. Another manager writing the same agent at once can still race (SNMP has no transaction)."""
         if not self.profile.vlan_writable:
             raise Unsupported(
                 f"vendor profile {self.profile.name!r} takes no VLAN changes by SNMP", device=self.address
             )
+        async with self._write_lock():
+            await self._apply_alone(port, wanted, expected)
+
+    def _write_lock(self) -> asyncio.Lock:
+        settings = self._session.settings
+        locks = _WRITE_LOCKS.setdefault(asyncio.get_running_loop(), {})
+        return locks.setdefault((settings.host, settings.port, settings.context), asyncio.Lock())
+
+    async def _apply_alone(self, port: str, wanted: Wanted, expected: VlanState) -> None:
         interface = _find(await self._ports(), port, self.address)
         membership = await read_membership(self._session, self.profile)
         if membership.table != "static":

@@ -82,13 +82,13 @@ async def _wait_until_it_answers(process: subprocess.Popen[bytes], port: int, co
         engine.close_dispatcher()
 
 
-async def start_agent(workdir: Path, recordings: Iterable[str]) -> AsyncIterator[Agent]:
-    """Serve `recordings` (names in data/) until the generator is closed."""
+async def start_agent(workdir: Path, recordings: Iterable[str], *, source: Path = DATA) -> AsyncIterator[Agent]:
+    """Serve `recordings` (names of `.snmprec` files in `source`, default data/) until the generator is closed."""
     names = list(recordings)
     data = workdir / "data"
     data.mkdir(parents=True)
     for name in names:
-        shutil.copy(DATA / f"{name}.snmprec", data)
+        shutil.copy(source / f"{name}.snmprec", data)
     port = _free_udp_port()
     command = (
         sys.executable,

@@ -119,6 +119,13 @@ def test_state_derivation() -> None:
     assert membership.state(4) == VlanState(SwitchportMode.ACCESS, access_vlan=None)
 
 
+def test_a_port_untagged_in_two_vlans_is_no_access_port() -> None:
+    """Untagged in tenant VLAN 100 and in 4000 (its PVID): VLAN 100's frames reach the host."""
+    rows = {100: VlanRow(100, egress=b"\x80", untagged=b"\x80"), 4000: VlanRow(4000, egress=b"\x80", untagged=b"\x80")}
+    membership = Membership("static", rows, pvids={1: 4000}, bridge_ports={101: 1})
+    assert membership.state(1) == VlanState(SwitchportMode.TRUNK, native_vlan=4000, allowed_vlans=(100,))
+
+
 def _names(step: list) -> list[str]:
     return [oids.label_of(oid) for oid, _ in step]
 

@@ -62,6 +62,15 @@ async def test_trunk_allowed_list_is_replaced_exactly(snmp_agent: Agent) -> None
         assert await switch.get_vlan_state("swp10") == VlanState(TRUNK, native_vlan=1, allowed_vlans=(200, 300))
 
 
+async def test_a_trunk_carrying_nothing_leaves_the_port_in_no_vlan(snmp_agent: Agent) -> None:
+    """What the cluster lifecycle asks of an uplink when its last tenant VLAN goes."""
+    async with SnmpSwitch(snmp_agent.v2c("leaf-rw")) as switch:
+        await switch.set_trunk_vlans("swp3", [100, 200])
+        await switch.set_trunk_vlans("swp3", [])
+    async with SnmpSwitch(snmp_agent.v2c("leaf-rw")) as fresh:
+        assert await fresh.get_vlan_state("swp3") == VlanState(ACCESS, access_vlan=None)
+
+
 async def test_setting_what_is_set_sends_no_set(snmp_agent: Agent) -> None:
     """`leaf-ro` answers every SET notWritable: these succeed only if no SET goes out."""
     async with SnmpSwitch(snmp_agent.v2c("leaf-ro")) as switch:
