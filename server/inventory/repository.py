@@ -8,6 +8,7 @@ from typing import Any
 
 from ..store.base import GraphStore, Statement
 from .diff import ChangeSet
+from .generation import MOVE_GENERATION
 from .records import EDGE_KINDS, OWNER_EDGES, VERTEX_LABELS, EdgeId, Props, Records
 
 BATCH = 5000
@@ -69,7 +70,8 @@ def _by_kind(
 
 
 def change_statements(changes: ChangeSet) -> list[Statement]:
-    """Statements that apply `changes`: removals first, then vertices, then the edges between them."""
+    """Statements that apply `changes`: removals first, then vertices, then the edges between them,
+    and last the move of the inventory's generation (none when nothing changes)."""
     out: list[Statement] = []
     for (type_, src, dst), rows in _by_kind((e, {}) for e in changes.remove_edges).items():
         for batch in _batches(rows):
@@ -110,6 +112,8 @@ def change_statements(changes: ChangeSet) -> list[Statement]:
                     {"rows": list(batch)},
                 )
             )
+    if out:
+        out.append(MOVE_GENERATION)
     return out
 
 

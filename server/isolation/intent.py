@@ -10,15 +10,18 @@ ports. A site's `vlan_pool` and `quarantine_vlan` (defaults `1000-3999` and 4000
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..devices.access import DeviceRef, switch_device
+from ..inventory.records import port_key
 from ..inventory.vlans import DEFAULT_QUARANTINE_VLAN, DEFAULT_VLAN_POOL, Ranges, in_ranges, vlan_ranges
 from ..store.base import GraphStore
 
 BMC_ROLE = "bmc"
+Where = tuple[str, str]
+"""(switch, port name)."""
 
 
 @dataclass(frozen=True)
@@ -80,13 +83,13 @@ class Intent:
     pools: dict[str, Ranges] = field(default_factory=dict)
     quarantine: dict[str, int] = field(default_factory=dict)
     switches: dict[str, SwitchIntent] = field(default_factory=dict)
-    ports: dict[tuple[str, str], PortIntent] = field(default_factory=dict)
-    """By (switch, port name)."""
-    node_ports: dict[tuple[str, str], str] = field(default_factory=dict)
+    ports: dict[Where, PortIntent] = field(default_factory=dict)
+    """By (switch, port name); only the ports whose intent is stated (`PortIntent.stated`)."""
+    node_ports: dict[Where, str] = field(default_factory=dict)
     """(switch, port) -> node, for non-BMC NICs."""
-    bmc_ports: set[tuple[str, str]] = field(default_factory=set)
-    peers: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
-    """(switch, port) -> the switch ports cabled to it."""
+    bmc_ports: set[Where] = field(default_factory=set)
+    peers: dict[Where, list[Where]] = field(default_factory=dict)
+    """(switch, port) -> the switch ports cabled to it; read by `read_peers` for the ports asked."""
     node_site: dict[str, str | None] = field(default_factory=dict)
     node_state: dict[str, str] = field(default_factory=dict)
     clusters: dict[str, ClusterIntent] = field(default_factory=dict)
@@ -162,34 +165,48 @@ async def read_intent(store: GraphStore, switches: Sequence[str] | None = None) 
             intent.bmc_ports.add(where)
         else:
             intent.node_ports[where] = row["node"]
-    peers: defaultdict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
-    for row in await store.read_collected(
-        "MATCH (a:Port)-[:CABLED]->(b:Port)", "{a: a.switch, ap: a.name, b: b.switch, bp: b.name}"
-    ):
-        a, b = (row["a"], row["ap"]), (row["b"], row["bp"])
-        peers[a].append(b)
-        peers[b].append(a)
-    intent.peers = dict(peers)
     await _read_tenancy(store, intent)
     return intent
 
 
+async def read_peers(store: GraphStore, intent: Intent, ports: Collection[Where]) -> None:
+    """Fill `intent.peers` for `ports`: the switch ports cabled to each (either direction)."""
+    peers: defaultdict[Where, list[Where]] = defaultdict(list)
+    if ports:
+        for row in await store.read_collected(
+            "UNWIND $keys AS k MATCH (a:Port {key: k})-[:CABLED]-(b:Port)",
+            "{a: a.switch, ap: a.name, b: b.switch, bp: b.name}",
+            {"keys": sorted(port_key(switch, port) for switch, port in ports)},
+        ):
+            peers[(row["a"], row["ap"])].append((row["b"], row["bp"]))
+    intent.peers = dict(peers)
+
+
 async def _read_ports(store: GraphStore, intent: Intent, switches: Sequence[str] | None) -> None:
+    """The ports whose intent is stated; most ports (uplinks no cluster uses, empty ones) state none."""
     columns = "{switch: p.switch, name: p.name, mode: p.mode, access_vlan: p.access_vlan, allowed: p.allowed_vlans}"
     if switches is None:
-        rows = await store.read_collected("MATCH (p:Port)", columns)
+        rows = await store.read_collected(f"MATCH (p:Port) WHERE {_STATED}", columns)
     else:
         rows = await store.read_collected(
-            "UNWIND $switches AS k MATCH (:Switch {key: k})-[:HAS_PORT]->(p:Port)",
+            f"UNWIND $switches AS k MATCH (:Switch {{key: k}})-[:HAS_PORT]->(p:Port) WHERE {_STATED}",
             columns,
             {"switches": list(switches)},
         )
     for row in rows:
-        allowed = tuple(sorted(int(v) for v in row["allowed"] or ()))
         access = row["access_vlan"]
-        intent.ports[(row["switch"], row["name"])] = PortIntent(
-            row["switch"], row["name"], row["mode"] or "access", None if access is None else int(access), allowed
+        want = PortIntent(
+            row["switch"],
+            row["name"],
+            row["mode"] or "access",
+            None if access is None else int(access),
+            tuple(sorted(int(v) for v in row["allowed"] or ())),
         )
+        if want.stated:
+            intent.ports[(want.switch, want.name)] = want
+
+
+_STATED = "(p.access_vlan IS NOT NULL OR size(p.allowed_vlans) > 0)"
 
 
 async def _read_tenancy(store: GraphStore, intent: Intent) -> None:

@@ -71,6 +71,8 @@ class IsolationReport:
     """Of `duration_s`: reading the graph."""
     devices_s: float = 0.0
     """Of `duration_s`: reading the switches."""
+    cables_read: int = 0
+    """Switch ports whose cables were read: those carrying a tenant VLAN and not cabled to a node."""
 
     @property
     def ok(self) -> bool:

@@ -11,9 +11,9 @@ from ..devices.access import DeviceAccess
 from ..errors import NotFound
 from ..store.base import GraphStore
 from .devices import read_switches
-from .intent import read_intent
+from .intent import read_intent, read_peers
 from .model import IsolationReport, Violation, ViolationKind
-from .rules import check
+from .rules import Context, check
 
 _KIND_ORDER = {kind: i for i, kind in enumerate(ViolationKind)}
 
@@ -42,7 +42,9 @@ async def isolation_report(
     graph_done = time.perf_counter()
     reads = await read_switches(access, {name: intent.switches[name].ref for name in scope}, pool)
     devices_done = time.perf_counter()
-    violations, compared = check(intent, reads, scope)
+    ctx = Context(intent, reads)
+    await read_peers(store, intent, ctx.uplinks)
+    violations, compared = check(ctx, scope)
     return IsolationReport(
         violations=tuple(sorted(violations, key=_order)),
         switches_read=len(reads.states),
@@ -51,6 +53,7 @@ async def isolation_report(
         duration_s=time.perf_counter() - started,
         graph_s=graph_done - started,
         devices_s=devices_done - graph_done,
+        cables_read=len(ctx.uplinks),
     )
 
 

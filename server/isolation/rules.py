@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from metalgraph.drivers.types import SwitchportMode, VlanState
 
@@ -115,14 +116,19 @@ class Context:
             if self.intent.is_tenant_vlan(site, vlan)
         }
 
+    @cached_property
+    def uplinks(self) -> frozenset[Where]:
+        return tenant_uplinks(self)
+
     def who(self, clusters: Iterable[str]) -> dict[str, tuple[str, ...]]:
         keys = tuple(sorted(set(clusters)))
         return {"clusters": keys, "tenants": self.intent.tenants_of(keys)}
 
 
-def check(intent: Intent, reads: SwitchReads, scope: Iterable[str]) -> tuple[list[Violation], int]:
-    """Every violation, and how many device ports were compared."""
-    ctx = Context(intent, reads)
+def check(ctx: Context, scope: Iterable[str]) -> tuple[list[Violation], int]:
+    """Every violation, and how many device ports were compared. `ctx.intent.peers` must hold the
+    cables of `ctx.uplinks`."""
+    intent = ctx.intent
     wrong, compared = wrong_vlans(ctx)
     found = [
         *wrong,
@@ -130,7 +136,7 @@ def check(intent: Intent, reads: SwitchReads, scope: Iterable[str]) -> tuple[lis
         *trunk_leaks(ctx),
         *double_memberships(intent),
         *orphans(ctx),
-        *unreachable(reads, scope),
+        *unreachable(ctx.reads, scope),
     ]
     return found, compared
 
@@ -294,25 +300,35 @@ def needed(intent: Intent, reach: Reach, near: str, far: str) -> bool:
     return one_way(near, far) or one_way(far, near)
 
 
-def trunk_leaks(ctx: Context) -> Iterator[Violation]:
-    intent = ctx.intent
-    reach = reaches(intent)
-    candidates = {w for w in intent.peers if w in intent.ports or w[0] in ctx.reads.states}
-    for where, want in intent.ports.items():
-        if want.mode == "trunk" and where not in intent.node_ports and where not in intent.bmc_ports:
-            candidates.add(where)
+def tenant_uplinks(ctx: Context) -> frozenset[Where]:
+    """The switch ports that are not node ports and carry a tenant VLAN (in the graph or on the
+    device): the only ones that can leak, so the only ones whose cables the report reads."""
+    intent, found = ctx.intent, set()
+    for where in intent.ports:
+        if where not in intent.node_ports and where not in intent.bmc_ports and ctx.tenant_carried(where):
+            found.add(where)
     for switch, states in ctx.reads.states.items():
+        site = intent.site_of_port(switch)
         for port, state in states.items():
             where = (switch, port)
-            if state.mode is SwitchportMode.TRUNK and where not in intent.node_ports and where not in intent.bmc_ports:
-                candidates.add(where)
-    for where in sorted(candidates):
-        carried = ctx.tenant_carried(where)
-        if not carried:
+            if where in found or where in intent.node_ports or where in intent.bmc_ports:
+                continue
+            if any(intent.is_tenant_vlan(site, vlan) for vlan in device_carried(state)):
+                found.add(where)
+    return frozenset(found)
+
+
+def trunk_leaks(ctx: Context) -> Iterator[Violation]:
+    """A port of `ctx.uplinks` with no cable is judged only when it is a trunk (an access port
+    there is a `wrong_vlan` at most)."""
+    intent = ctx.intent
+    reach = reaches(intent)
+    for where in sorted(ctx.uplinks):
+        if where not in intent.peers and not _is_trunk(ctx, where):
             continue
         site = intent.site_of_port(where[0])
         far = sorted({sw for sw, _ in intent.peers.get(where, ())})
-        for vlan, source in carried.items():
+        for vlan, source in ctx.tenant_carried(where).items():
             owners = sorted(intent.vlan_owners(site, vlan))
             toward = ", ".join(far) or "no switch the graph knows"
             if not owners:
@@ -331,6 +347,11 @@ def trunk_leaks(ctx: Context) -> Iterator[Violation]:
                     f"{_port(where)} carries VLAN {vlan} of cluster {cluster} toward {toward}, "
                     "which the cluster does not need",
                 )
+
+
+def _is_trunk(ctx: Context, where: Where) -> bool:
+    want, state = ctx.intent.ports.get(where), ctx.state(where)
+    return (want is not None and want.mode == "trunk") or (state is not None and state.mode is SwitchportMode.TRUNK)
 
 
 def _port(where: Where) -> str:

@@ -60,19 +60,24 @@ class Lifecycle:
         self.runner = JobRunner(ctx)
         self.sanitizer = Sanitizer(ctx)
         self._loop: asyncio.Task[None] | None = None
+        self._warming: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
     # --- the work side ---------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Run jobs and sanitization; load the placement index meanwhile, ahead of the first plan."""
         if self._loop is None:
             self._loop = asyncio.create_task(self._work(), name="lifecycle worker")
+            self._warming = asyncio.create_task(self.ctx.placement.warm(), name="placement index warm-up")
 
     async def close(self) -> None:
-        if self._loop is not None:
-            self._loop.cancel()
-            await asyncio.gather(self._loop, return_exceptions=True)
-            self._loop = None
+        for task in (self._loop, self._warming):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._loop = self._warming = None
+        await self.ctx.placement.close()
         await self.runner.close()
         await self.sanitizer.close()
 

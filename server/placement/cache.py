@@ -3,8 +3,10 @@
 Occupancy (states, health, cluster membership, link errors) is re-read when the audit head's
 sequence number moved (every change through the API appends to the audit log, in any server
 sharing the store: see tenancy.visibility.ScopeCache) or after `occupancy_max_age_s`. The topology
-is rebuilt when the store's nodes or switch count no longer match it, after `topology_max_age_s`
-(a recabling that keeps the counts), or after `invalidate(topology=True)`.
+is rebuilt before answering when the inventory's generation moved (every inventory change moves
+it, see inventory.generation), when the store's nodes or switch count no longer match it, or after
+`invalidate(topology=True)`; and in the background, while the current one keeps answering, once it
+is `topology_max_age_s` old (a change written around metalgraph).
 
 The index may be a few seconds behind changes that bypass the audit log; that is safe because
 reservation re-checks every node in the store and the lifecycle retries with `exclude`.
@@ -13,26 +15,36 @@ reservation re-checks every node in the store and the lifecycle retries with `ex
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
+from ..inventory.generation import READ_GENERATION
 from ..store.base import GraphStore
 from .index import PlacementIndex
 from .loader import load_index, load_occupancy
 
-_CHANGE_MARK = "OPTIONAL MATCH (h:AuditHead {key: 'head'}) RETURN h.seq AS seq"
+log = logging.getLogger(__name__)
+
+_MARKS = (
+    f"OPTIONAL MATCH (h:AuditHead {{key: 'head'}}) WITH h {READ_GENERATION} RETURN h.seq AS seq, g.seq AS generation"
+)
 
 
 class PlacementCache:
-    def __init__(self, store: GraphStore, occupancy_max_age_s: float = 30.0, topology_max_age_s: float = 300.0) -> None:
+    def __init__(
+        self, store: GraphStore, occupancy_max_age_s: float = 30.0, topology_max_age_s: float = 3600.0
+    ) -> None:
         self.store = store
         self.occupancy_max_age_s = occupancy_max_age_s
         self.topology_max_age_s = topology_max_age_s
         self._index: PlacementIndex | None = None
         self._mark: object = None
+        self._generation: object = None
         self._occupancy_at = 0.0
         self._topology_at = 0.0
         self._switches = 0
         self._lock = asyncio.Lock()
+        self._refresh: asyncio.Task[None] | None = None
         self.topology_loads = 0
         self.occupancy_loads = 0
 
@@ -40,30 +52,66 @@ class PlacementCache:
         """Re-read occupancy on the next `index()` (and the whole topology with `topology=True`)."""
         self._occupancy_at = float("-inf")
         if topology:
-            self._topology_at = float("-inf")
+            self._generation = object()
 
     async def index(self) -> PlacementIndex:
-        rows = await self.store.read(_CHANGE_MARK)
-        mark = rows[0]["seq"] if rows else None
+        mark, generation = await self._marks()
         async with self._lock:
             now = time.monotonic()
             current = self._index
-            if current is None or now - self._topology_at >= self.topology_max_age_s:
-                return await self._rebuild(mark, now)
+            if current is None or generation != self._generation:
+                return await self._rebuild(mark, generation, now)
+            if now - self._topology_at >= self.topology_max_age_s:
+                self._refresh_in_background()
             if mark == self._mark and now - self._occupancy_at < self.occupancy_max_age_s:
                 return current
             read = await load_occupancy(self.store, current.topology)
             if not read.same_nodes or read.switches != self._switches:
-                return await self._rebuild(mark, now)
+                return await self._rebuild(mark, generation, now)
             self.occupancy_loads += 1
             self._index = current.with_occupancy(read.occupancy)
             self._mark, self._occupancy_at = mark, now
             return self._index
 
-    async def _rebuild(self, mark: object, now: float) -> PlacementIndex:
+    async def warm(self) -> None:
+        """Load the index now (at a server's start), so that the first plan does not pay for it."""
+        try:
+            await self.index()
+        except Exception:  # the store is not ready: the first plan loads it instead
+            log.exception("placement index could not be loaded ahead of the first plan")
+
+    async def close(self) -> None:
+        if self._refresh is not None:
+            self._refresh.cancel()
+            await asyncio.gather(self._refresh, return_exceptions=True)
+
+    async def _marks(self) -> tuple[object, object]:
+        rows = await self.store.read(_MARKS)
+        return (rows[0]["seq"], rows[0]["generation"]) if rows else (None, None)
+
+    async def _rebuild(self, mark: object, generation: object, now: float) -> PlacementIndex:
         index = await load_index(self.store)
+        self._install(index, mark, generation, now)
+        return index
+
+    def _install(self, index: PlacementIndex, mark: object, generation: object, now: float) -> None:
         self.topology_loads += 1
-        self._index, self._mark = index, mark
+        self._index, self._mark, self._generation = index, mark, generation
         self._occupancy_at = self._topology_at = now
         self._switches = len(index.topology.switches)
-        return index
+
+    def _refresh_in_background(self) -> None:
+        if self._refresh is None or self._refresh.done():
+            self._refresh = asyncio.create_task(self._refresh_topology(), name="placement topology refresh")
+
+    async def _refresh_topology(self) -> None:
+        started = time.monotonic()
+        try:
+            mark, generation = await self._marks()
+            index = await load_index(self.store)
+        except Exception:  # keep the current index; the next old-age answer tries again
+            log.exception("placement topology refresh failed")
+            return
+        async with self._lock:
+            if self._topology_at < started:  # nothing newer was built meanwhile
+                self._install(index, mark, generation, time.monotonic())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from metalgraph.drivers.types import PowerState
 from metalgraph.server.lifecycle.states import ClusterState
 from metalgraph.server.placement.spec import ClusterSpec
@@ -31,3 +33,12 @@ async def test_a_cluster_is_provisioned_isolated_and_released(lab: Lab) -> None:
     )
     assert [r["state"] for r in rows] == ["available"] * 4
     await lab.check()
+
+
+async def test_a_started_lifecycle_loads_the_placement_index_before_the_first_plan(lab: Lab) -> None:
+    placement = lab.lifecycle.ctx.placement
+    async with asyncio.timeout(30):
+        while placement.topology_loads == 0:
+            await asyncio.sleep(0.02)
+    await lab.lifecycle.plan(ClusterSpec(nodes=2))
+    assert placement.topology_loads == 1, "the first plan used the index loaded at start"

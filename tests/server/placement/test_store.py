@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from metalgraph.server.inventory import service
 from metalgraph.server.inventory.demo import generate_fabric
 from metalgraph.server.placement import ClusterSpec, Level, PlacementCache, index_from_inventory, load_index, plan
@@ -74,3 +76,22 @@ async def test_the_cache_follows_the_store(store: GraphStore) -> None:
     await store.write_atomically([("MATCH (h:AuditHead {key: 'head'}) SET h.seq = 8", {})])
     fourth = await cache.index()
     assert fourth.topology.size == 64 and cache.topology_loads == 2
+    assert not plan(fourth, ClusterSpec(nodes=1, gpu_model="B200")).feasible
+    # an inventory change that keeps every count (one node's GPUs are now B200s) moves the
+    # inventory's generation: the topology is rebuilt before the next answer
+    fabric = generate_fabric(512)
+    changed = fabric.nodes[3]
+    b200s = tuple(g.model_copy(update={"model": "B200"}) for g in changed.gpus)
+    nodes = tuple(n.model_copy(update={"gpus": b200s}) if n is changed else n for n in fabric.nodes)
+    await service.import_inventory(store, fabric.model_copy(update={"nodes": nodes}))
+    fifth = await cache.index()
+    assert cache.topology_loads == 3
+    assert list(plan(fifth, ClusterSpec(nodes=1, gpu_model="B200")).nodes) == [changed.name]
+    # past its age the topology is rebuilt in the background, the current one answering meanwhile
+    cache.topology_max_age_s = 0
+    assert await cache.index() is fifth
+    async with asyncio.timeout(60):
+        while cache.topology_loads < 4:
+            await asyncio.sleep(0.05)
+    assert (await cache.index()) is not fifth
+    await cache.close()
