@@ -44,30 +44,12 @@ from .cluster_api import (
 )
 from .cluster_display import event_line, out, print_cluster_started, wait_for, wants_wait, when
 from .cluster_options import (
-    BackendOpt,
-    CertificationOpt,
-    CpuCoresOpt,
-    GpuModelOpt,
-    GpusOpt,
-    GpusPerNodeOpt,
     JsonOption,
-    JurisdictionOpt,
-    LevelOpt,
-    LinkErrorsOpt,
-    MaintenanceOpt,
-    MaxHopsOpt,
-    MemoryOpt,
-    ModeOpt,
     NameArgument,
-    NodesOpt,
-    RegionOpt,
-    SiteOpt,
-    StorageOpt,
     TenantOption,
-    UnhealthyOpt,
     WaitOption,
     label,
-    spec_input,
+    with_spec_options,
 )
 from .config import Resolved
 
@@ -81,54 +63,19 @@ cluster_app = typer.Typer(
 # --- commands ------------------------------------------------------------------------------
 
 
+def _bad_spec(reason: str) -> None:
+    fail(reason, EXIT_BAD_INPUT)
+
+
 @cluster_app.command("plan")
+@with_spec_options(_bad_spec)
 def plan_command(
-    nodes: NodesOpt = None,
-    gpus: GpusOpt = None,
-    gpu_model: GpuModelOpt = None,
-    gpus_per_node: GpusPerNodeOpt = None,
-    cpu_cores: CpuCoresOpt = None,
-    memory_gb: MemoryOpt = None,
-    storage_gb: StorageOpt = None,
-    backend_gbps: BackendOpt = None,
-    level: LevelOpt = "leaf",
-    mode: ModeOpt = "preferred",
-    max_hops: MaxHopsOpt = None,
-    site: SiteOpt = None,
-    region: RegionOpt = None,
-    jurisdiction: JurisdictionOpt = None,
-    certification: CertificationOpt = None,
-    include_unhealthy: UnhealthyOpt = False,
-    include_maintenance: MaintenanceOpt = False,
-    include_link_errors: LinkErrorsOpt = False,
+    spec: dict[str, Any],
     url: UrlOption = None,
     token: TokenOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Show where a cluster would go now (nothing is reserved); exit 1 when it cannot be placed."""
-    try:
-        spec = spec_input(
-            nodes=nodes,
-            gpus=gpus,
-            gpu_model=gpu_model,
-            gpus_per_node=gpus_per_node,
-            cpu_cores=cpu_cores,
-            memory_gb=memory_gb,
-            storage_gb=storage_gb,
-            backend_gbps=backend_gbps,
-            level=level,
-            mode=mode,
-            max_hops=max_hops,
-            sites=site,
-            regions=region,
-            jurisdictions=jurisdiction,
-            certifications=certification,
-            include_unhealthy=include_unhealthy,
-            include_maintenance=include_maintenance,
-            include_link_errors=include_link_errors,
-        )
-    except ValueError as e:
-        fail(str(e), EXIT_BAD_INPUT)
     found = call(resolve_or_fail(url, token), PLAN, {"spec": spec})["planCluster"]
     if json_output:
         sys.stdout.write(json.dumps(found, indent=2, ensure_ascii=False) + "\n")
@@ -188,26 +135,10 @@ def _used(use: dict[str, Any], limit: int = 6) -> str:
 
 
 @cluster_app.command("create")
+@with_spec_options(_bad_spec)
 def create_command(
     name: NameArgument,
-    nodes: NodesOpt = None,
-    gpus: GpusOpt = None,
-    gpu_model: GpuModelOpt = None,
-    gpus_per_node: GpusPerNodeOpt = None,
-    cpu_cores: CpuCoresOpt = None,
-    memory_gb: MemoryOpt = None,
-    storage_gb: StorageOpt = None,
-    backend_gbps: BackendOpt = None,
-    level: LevelOpt = "leaf",
-    mode: ModeOpt = "preferred",
-    max_hops: MaxHopsOpt = None,
-    site: SiteOpt = None,
-    region: RegionOpt = None,
-    jurisdiction: JurisdictionOpt = None,
-    certification: CertificationOpt = None,
-    include_unhealthy: UnhealthyOpt = False,
-    include_maintenance: MaintenanceOpt = False,
-    include_link_errors: LinkErrorsOpt = False,
+    spec: dict[str, Any],
     tenant: TenantOption = None,
     description: Annotated[str, typer.Option("--description", help="What the cluster is for.")] = "",
     wait: Annotated[
@@ -223,29 +154,6 @@ def create_command(
     json_output: JsonOption = False,
 ) -> None:
     """Ask for a cluster: nodes are reserved, isolated in a VLAN of their own and powered on."""
-    try:
-        spec = spec_input(
-            nodes=nodes,
-            gpus=gpus,
-            gpu_model=gpu_model,
-            gpus_per_node=gpus_per_node,
-            cpu_cores=cpu_cores,
-            memory_gb=memory_gb,
-            storage_gb=storage_gb,
-            backend_gbps=backend_gbps,
-            level=level,
-            mode=mode,
-            max_hops=max_hops,
-            sites=site,
-            regions=region,
-            jurisdictions=jurisdiction,
-            certifications=certification,
-            include_unhealthy=include_unhealthy,
-            include_maintenance=include_maintenance,
-            include_link_errors=include_link_errors,
-        )
-    except ValueError as e:
-        fail(str(e), EXIT_BAD_INPUT)
     target = resolve_or_fail(url, token)
     variables = {"name": name, "spec": spec, "tenant": tenant, "description": description}
     cluster = call(target, CREATE, variables)["createCluster"]

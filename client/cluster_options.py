@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any, get_type_hints
 
 import typer
-
-if TYPE_CHECKING:
-    pass
-
 
 LEVELS = ("NVLINK_DOMAIN", "LEAF", "SPINE_POD", "SITE")
 MODES = ("REQUIRED", "PREFERRED", "UNCONSTRAINED")
@@ -115,3 +114,75 @@ def spec_input(
     spec["excludeMaintenance"] = not include_maintenance
     spec["excludeLinkErrors"] = not include_link_errors
     return spec
+
+
+def _spec_options(
+    nodes: NodesOpt = None,
+    gpus: GpusOpt = None,
+    gpu_model: GpuModelOpt = None,
+    gpus_per_node: GpusPerNodeOpt = None,
+    cpu_cores: CpuCoresOpt = None,
+    memory_gb: MemoryOpt = None,
+    storage_gb: StorageOpt = None,
+    backend_gbps: BackendOpt = None,
+    level: LevelOpt = "leaf",
+    mode: ModeOpt = "preferred",
+    max_hops: MaxHopsOpt = None,
+    site: SiteOpt = None,
+    region: RegionOpt = None,
+    jurisdiction: JurisdictionOpt = None,
+    certification: CertificationOpt = None,
+    include_unhealthy: UnhealthyOpt = False,
+    include_maintenance: MaintenanceOpt = False,
+    include_link_errors: LinkErrorsOpt = False,
+) -> dict[str, Any]:
+    return spec_input(
+        nodes=nodes,
+        gpus=gpus,
+        gpu_model=gpu_model,
+        gpus_per_node=gpus_per_node,
+        cpu_cores=cpu_cores,
+        memory_gb=memory_gb,
+        storage_gb=storage_gb,
+        backend_gbps=backend_gbps,
+        level=level,
+        mode=mode,
+        max_hops=max_hops,
+        sites=site,
+        regions=region,
+        jurisdictions=jurisdiction,
+        certifications=certification,
+        include_unhealthy=include_unhealthy,
+        include_maintenance=include_maintenance,
+        include_link_errors=include_link_errors,
+    )
+
+
+def with_spec_options(on_bad_input: Callable[[str], Any]) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A command decorator: the command's `spec` parameter becomes the spec options (`--nodes`,
+    `--gpus`, `--level`, ...) in the command's help, and the command gets the `ClusterSpecInput`
+    they make; options that cannot go together go to `on_bad_input` with the reason."""
+    spec_params = list(inspect.signature(_spec_options, eval_str=True).parameters.values())
+    spec_hints = get_type_hints(_spec_options, include_extras=True)
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        own = inspect.signature(command, eval_str=True).parameters
+        before = [p for p in own.values() if p.name != "spec"][: list(own).index("spec")]
+        after = [p for p in own.values() if p.name != "spec"][len(before) :]
+
+        @functools.wraps(command)
+        def wrapper(**values: Any) -> None:
+            options = {p.name: values.pop(p.name) for p in spec_params}
+            try:
+                spec = _spec_options(**options)
+            except ValueError as e:
+                on_bad_input(str(e))
+                return
+            command(spec=spec, **values)
+
+        hints = {k: v for k, v in get_type_hints(command, include_extras=True).items() if k not in ("spec", "return")}
+        wrapper.__signature__ = inspect.Signature([*before, *spec_params, *after])  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {**hints, **{k: v for k, v in spec_hints.items() if k != "return"}}
+        return wrapper
+
+    return decorate

@@ -16,11 +16,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from metalgraph.server.devices.access import DeviceAccess
+from metalgraph.server.inventory.vlans import DEFAULT_QUARANTINE_VLAN
 from metalgraph.server.isolation import IsolationReport, ViolationKind, isolation_report
 from metalgraph.server.lifecycle.states import WORKING
 from metalgraph.server.store.base import GraphStore
-
-QUARANTINE = 4000
 
 _DOUBLE_MEMBERS = """
 MATCH (c:Cluster)-[:MEMBER]->(n:Node) WITH n.key AS node, collect(c.key) AS clusters
@@ -50,9 +49,10 @@ RETURN c.key AS cluster, c.state AS state, c.job AS job, count(n) AS members
 _FREE_NODE_PORTS = """
 MATCH (n:Node)-[:HAS_NIC]->(nic:NIC)-[:CABLED]->(p:Port)<-[:HAS_PORT]-(s:Switch)
 WHERE nic.role <> 'bmc' AND s.role <> 'oob' AND NOT (n)<-[:MEMBER]-(:Cluster)
-  AND coalesce(p.access_vlan, $quarantine) <> $quarantine
-RETURN n.key AS node, p.key AS port, p.access_vlan AS vlan
+  AND p.access_vlan IS NOT NULL
+RETURN n.key AS node, n.rack AS rack, p.key AS port, p.access_vlan AS vlan
 """
+_QUARANTINE_BY_RACK = "MATCH (r:Rack) OPTIONAL MATCH (t:Site {key: r.site}) RETURN r.key AS rack, t.quarantine_vlan AS vlan"
 
 
 async def graph_violations(store: GraphStore) -> list[str]:
@@ -81,8 +81,13 @@ async def graph_violations(store: GraphStore) -> list[str]:
     for row in await store.read(_RESTING):
         if row["state"] in ("released", "failed") and row["members"]:
             found.append(f"{row['state']} cluster {row['cluster']} still has {row['members']} member(s)")
-    for row in await store.read(_FREE_NODE_PORTS, {"quarantine": QUARANTINE}):
-        found.append(f"port {row['port']} of free node {row['node']} is intended on VLAN {row['vlan']}")
+    quarantine = {
+        row["rack"]: DEFAULT_QUARANTINE_VLAN if row["vlan"] is None else int(row["vlan"])
+        for row in await store.read(_QUARANTINE_BY_RACK)
+    }
+    for row in await store.read(_FREE_NODE_PORTS):
+        if int(row["vlan"]) != quarantine.get(row["rack"], DEFAULT_QUARANTINE_VLAN):
+            found.append(f"port {row['port']} of free node {row['node']} is intended on VLAN {row['vlan']}")
     return found
 
 
