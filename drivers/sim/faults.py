@@ -23,6 +23,8 @@ class Faults:
     - `flapping_ports`: these ports' oper status toggles on each read of the ports.
     - `rising_errors`: port name -> in_errors added on each read of the ports or counters.
     - `fail_cleaning`: cleaning jobs end `failed` instead of `completed`.
+    - `lost_changes`: ports whose next VLAN change is acknowledged but does not stay (another
+      manager wrote back a table it had read before); once per port.
     """
 
     unreachable: bool = False
@@ -32,6 +34,7 @@ class Faults:
     flapping_ports: set[str] = field(default_factory=set)
     rising_errors: dict[str, int] = field(default_factory=dict)
     fail_cleaning: bool = False
+    lost_changes: set[str] = field(default_factory=set)
     calls: int = 0
     """Successful calls so far (what `die_after_calls` counts); in a persistent lab, by every process."""
 

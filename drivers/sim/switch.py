@@ -64,6 +64,8 @@ class SimSwitch(SwitchDriver):
     async def set_access_vlan(self, port: str, vlan: int) -> None:
         def apply(switch: SwitchState) -> None:
             target = self._switchport(switch, port, [vlan])
+            if _lost(switch, port):
+                return
             target.mode, target.access_vlan = SwitchportMode.ACCESS, vlan
             target.native_vlan, target.allowed_vlans = None, ()
 
@@ -74,6 +76,8 @@ class SimSwitch(SwitchDriver):
 
         def apply(switch: SwitchState) -> None:
             target = self._switchport(switch, port, vlans)
+            if _lost(switch, port):
+                return
             target.mode, target.access_vlan = SwitchportMode.TRUNK, None
             target.native_vlan, target.allowed_vlans = native, tuple(sorted(set(allowed)))
 
@@ -96,3 +100,11 @@ class SimSwitch(SwitchDriver):
         if invalid:
             raise ChangeRejected(f"invalid VLAN ids {invalid} (1..4094)", device=self.address)
         return port
+
+
+def _lost(switch: SwitchState, port: str) -> bool:
+    """This change is one the `lost_changes` fault loses."""
+    if port in switch.faults.lost_changes:
+        switch.faults.lost_changes.discard(port)
+        return True
+    return False

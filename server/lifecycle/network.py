@@ -5,7 +5,9 @@ in the same atomic write as the ownership change it belongs to, then calls `conv
 it touched. `converge` reads each switch's VLAN table once, changes only the ports that differ, and
 reads the intent again afterwards: a trunk shared by two clusters whose jobs ran at once may have
 been written by the other job from an older intent, so ports whose intent moved meanwhile are set
-again, until the intent stands still.
+again, until the intent stands still. The ports it changed are looked at again in the next round
+(one more table read per switch): a change that did not stay (another manager writing back a table
+it read before ours, which SNMP cannot prevent) is made again.
 
 Device calls run in parallel through a `DevicePool` (per-switch and total limits, deadlines,
 retries of retryable errors only). A port that cannot be brought to its intent is returned as a
@@ -29,7 +31,7 @@ from ..errors import DomainError
 from ..store.base import GraphStore, Statement
 
 Progress = Callable[[int, int], None]
-MAX_ROUNDS = 4
+MAX_ROUNDS = 8
 
 _INTENT = """
 UNWIND $ports AS k
@@ -119,12 +121,21 @@ async def converge(
         intents, switches = await _read_intents(store, pending)
         if not intents:
             break
-        await _apply(access, pool, intents, switches, result, lambda key: _tick(done, key, len(keys), progress))
+        changed = await _apply(
+            access, pool, intents, switches, result, lambda key: _tick(done, key, len(keys), progress)
+        )
         applied.update((i.key, i) for i in intents)
         after = {i.key: i for i in (await _read_intents(store, [i.key for i in intents]))[0]}
-        pending = [key for key, intent in after.items() if intent != applied[key] and key not in result.failures]
+        pending = [
+            key
+            for key, intent in after.items()
+            if (intent != applied[key] or key in changed) and key not in result.failures
+        ]
         if not pending:
             break
+    else:  # out of rounds: the job that moved an intent converges that port; ours must be confirmed
+        for key in sorted(changed - set(result.failures)):
+            result.failures[key] = f"port {key} did not keep its change in {MAX_ROUNDS} rounds"
     return result
 
 
@@ -163,8 +174,10 @@ async def _apply(
     switches: dict[str, dict[str, Any]],
     result: ConvergeResult,
     tick: Callable[[str], None],
-) -> None:
+) -> set[str]:
+    """Bring `intents` about; the keys of the ports changed."""
     by_switch: dict[str, list[PortIntent]] = {}
+    changed: set[str] = set()
     for intent in intents:
         if intent.mode != SwitchportMode.TRUNK and intent.access_vlan is None:
             tick(intent.key)  # no intent for this port: nothing to bring it to
@@ -200,6 +213,7 @@ async def _apply(
         for (intent, _), change in zip(work, changes, strict=True):
             if change.ok:
                 result.changed += 1
+                changed.add(intent.key)
                 result.failures.pop(intent.key, None)
             else:
                 result.failures[intent.key] = f"switch {intent.switch} port {intent.port}: {change.error}"
@@ -207,6 +221,7 @@ async def _apply(
     finally:
         for driver in drivers.values():
             await driver.close()
+    return changed
 
 
 def _open(access: DeviceAccess, props: dict[str, Any]) -> SwitchDriver:

@@ -52,7 +52,9 @@ WHERE nic.role <> 'bmc' AND s.role <> 'oob' AND NOT (n)<-[:MEMBER]-(:Cluster)
   AND p.access_vlan IS NOT NULL
 RETURN n.key AS node, n.rack AS rack, p.key AS port, p.access_vlan AS vlan
 """
-_QUARANTINE_BY_RACK = "MATCH (r:Rack) OPTIONAL MATCH (t:Site {key: r.site}) RETURN r.key AS rack, t.quarantine_vlan AS vlan"
+_QUARANTINE_BY_RACK = """
+MATCH (r:Rack) OPTIONAL MATCH (t:Site {key: r.site}) RETURN r.key AS rack, t.quarantine_vlan AS vlan
+"""
 
 
 async def graph_violations(store: GraphStore) -> list[str]:

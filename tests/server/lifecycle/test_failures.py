@@ -129,3 +129,18 @@ async def test_releasing_while_a_switch_is_down_fails_then_a_second_release_clea
     await lab.check()
     assert all(s == ("available", None) for s in (await node_states(lab.store, ready.members)).values())
     assert all(lab.lab.node(node).jobs for node in ready.members), "each node went through an erase job"
+
+
+async def test_a_change_the_switch_did_not_keep_is_made_again(lab: Lab) -> None:
+    """Another manager writing back a VLAN table it read before ours: each leaf loses the first
+    change of every port. The job looks again, makes the changes again, and the cluster is ready."""
+    leaves = [lab.lab.switch(leaf(rail)) for rail in range(8)]
+    for switch in leaves:
+        switch.faults.lost_changes = set(switch.ports)
+    await lab.lifecycle.create(lab.store, "acme", "stale", fra(2))
+    record = await lab.settle("acme", "stale")
+
+    assert record.state is ClusterState.READY, record.reason
+    lost = sum(len(switch.ports) - len(switch.faults.lost_changes) for switch in leaves)
+    assert lost >= 2 * 8, "each member's port on each rail leaf was changed, lost, and changed again"
+    await lab.check()  # every port is on the device as the graph intends
