@@ -74,6 +74,11 @@ class Settings(BaseSettings):
         default=4096, ge=1, description="Most nodes one cluster may have (an admission rule)"
     )
     sanitize_poll_s: float = Field(default=2.0, gt=0, description="How often a node's erase job is polled")
+    held_vlan_retry_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often a failed cluster holding its VLAN (a switch was down) is tried again",
+    )
     tenant_introspection: bool = Field(default=False, description="Whether tenant tokens may introspect the schema")
     max_request_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body accepted")
     request_timeout_s: float = Field(default=30.0, gt=0, description="Time limit of one GraphQL request")

@@ -37,6 +37,8 @@ class LifecycleConfig:
     retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=3, base_delay_s=0.2, max_delay_s=2.0))
     clean_poll_s: float = 1.0
     clean_timeout_s: float = 6 * 3600.0
+    held_retry_s: float = 60.0
+    """How often the switches of a failed cluster's held VLAN are tried (see `held`)."""
 
 
 @dataclass

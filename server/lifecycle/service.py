@@ -9,6 +9,7 @@ once. The work side, started with the app, claims jobs and sanitizes nodes (`Job
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
@@ -23,6 +24,7 @@ from ..tenancy.tenants import check_name, get_tenant
 from .admission import AdmissionRequest
 from .context import JobContext
 from .events import ClusterEvent, event_statement, list_events
+from .held import HeldVlans
 from .records import ClusterRecord, cluster_key, read_cluster, require_cluster, start_job
 from .reserve import CannotPlace, gpu_count
 from .runner import JobRunner
@@ -59,6 +61,7 @@ class Lifecycle:
         self.ctx = ctx
         self.runner = JobRunner(ctx)
         self.sanitizer = Sanitizer(ctx)
+        self.held = HeldVlans(ctx, self._release_held, ctx.config.held_retry_s)
         self._loop: asyncio.Task[None] | None = None
         self._warming: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -90,6 +93,7 @@ class Lifecycle:
             try:
                 await self.runner.tick()
                 await self.sanitizer.tick()
+                await self.held.tick()
             except asyncio.CancelledError:
                 raise
             except Exception:  # the store is down: try again at the next poll
@@ -160,7 +164,11 @@ class Lifecycle:
     async def release(self, store: GraphStore, tenant: str, name: str) -> ClusterRecord:
         """Give a ready cluster back (or clean up after a failed one): ports to quarantine, nodes
         sanitized, VLAN to the pool; the cluster ends `released`."""
-        record = await require_cluster(self.ctx.store, cluster_key(tenant, name))
+        return await self._release(store, cluster_key(tenant, name), "release requested")
+
+    async def _release(self, store: GraphStore | None, key: str, message: str) -> ClusterRecord:
+        """`store` None: the server's own decision, audited as the lifecycle."""
+        record = await require_cluster(self.ctx.store, key)
         await self._start(
             store,
             record,
@@ -170,9 +178,13 @@ class Lifecycle:
             "detach",
             {},
             list(record.members),
-            "release requested",
+            message,
         )
         return await require_cluster(self.ctx.store, record.key)
+
+    async def _release_held(self, key: str) -> None:
+        with contextlib.suppress(InvalidState):  # someone acted on it meanwhile
+            await self._release(None, key, "release retried: the switches of the held ports answer again")
 
     async def grow(self, store: GraphStore, tenant: str, name: str, add: int) -> ClusterRecord:
         """Add `add` nodes, preferring the domains the cluster already uses."""
@@ -273,7 +285,7 @@ class Lifecycle:
 
     async def _start(
         self,
-        store: GraphStore,
+        store: GraphStore | None,
         record: ClusterRecord,
         allowed: Sequence[ClusterState],
         job: JobKind,
@@ -289,15 +301,17 @@ class Lifecycle:
                 + " or ".join(s.value for s in allowed)
             )
         params = {"key": record.key, "allowed": [s.value for s in allowed]}
+        changes = [
+            (_LOCK, params),
+            (_IN_STATE, params),
+            start_job(record.key, job, state, step, args, nodes),
+            event_statement(record.key, job.value, state, message),
+        ]
         try:
-            await store.write_atomically(
-                [
-                    (_LOCK, params),
-                    (_IN_STATE, params),
-                    start_job(record.key, job, state, step, args, nodes),
-                    event_statement(record.key, job.value, state, message),
-                ]
-            )
+            if store is None:
+                await self.ctx.record(record.key, f"{job.value}Cluster", message, changes)
+            else:
+                await store.write_atomically(changes)
         except StoreQueryError as e:
             if "by zero" in str(e).lower():
                 raise InvalidState(f"cluster {record.name!r} changed state meanwhile; try again") from None

@@ -43,6 +43,7 @@ def build_lifecycle(
         per_device=settings.device_concurrency,
         device_timeout_s=settings.device_timeout_s,
         clean_poll_s=settings.sanitize_poll_s,
+        held_retry_s=settings.held_vlan_retry_s,
     )
     ctx = JobContext(
         store=store,

@@ -70,6 +70,7 @@ def lifecycle_settings(tmp_path: Path, **overrides: object) -> Settings:
         "job_poll_s": 0.05,
         "sanitize_poll_s": 0.02,
         "device_timeout_s": 1.0,
+        "held_vlan_retry_s": 3600.0,  # tests that want the retry turn it up (`lifecycle.held.retry_s`)
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]

@@ -8,6 +8,8 @@ timeout, a switch that dies half way through a job.
 
 from __future__ import annotations
 
+import asyncio
+
 from metalgraph.server.inventory.editing import set_node_status
 from metalgraph.server.lifecycle.states import ClusterState
 from metalgraph.server.placement.spec import ClusterSpec
@@ -65,7 +67,7 @@ async def test_a_bmc_timing_out_fails_its_node_and_frees_the_rest(lab: Lab) -> N
     await lab.check()
 
 
-async def test_a_switch_dying_half_way_holds_the_vlan_until_release_after_recovery(lab: Lab) -> None:
+async def test_a_switch_dying_half_way_holds_the_vlan_until_it_answers_again(lab: Lab) -> None:
     dying = lab.lab.switch(leaf(5)).faults
     dying.die_after_calls = dying.calls + 3  # one read and two port changes, then nothing answers
     await lab.lifecycle.create(lab.store, "acme", "half", fra(2))
@@ -86,10 +88,17 @@ async def test_a_switch_dying_half_way_holds_the_vlan_until_release_after_recove
     assert await used_vlans(lab.store) == {held_vlan}
     await lab.check(unreachable=[leaf(5)])
 
+    # The server tries the held ports' switches again every round, and while one is down does nothing.
+    lab.lifecycle.held.retry_s = 0.05
+    await asyncio.sleep(0.5)
+    assert [e.seq for e in await lab.lifecycle.events("acme", "half")] == [e.seq for e in events]
     dying.clear()  # the switch comes back, still carrying the tenant VLAN on the ports it changed
-    await lab.lifecycle.release(lab.store, "acme", "half")
-    released = await lab.settle("acme", "half")
+    async with asyncio.timeout(30):  # and the server releases the cluster by itself
+        while (released := await lab.settle("acme", "half")).state is ClusterState.FAILED:
+            await asyncio.sleep(0.05)
     assert released.state is ClusterState.RELEASED, released.reason
+    retried = next(e for e in await lab.lifecycle.events("acme", "half") if e.kind == "release")
+    assert "switches of the held ports answer again" in retried.message
     assert released.vlan is None
     assert not await used_vlans(lab.store)
     states = await node_states(lab.store, FRA_NODES)
