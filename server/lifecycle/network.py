@@ -86,8 +86,16 @@ class PortIntent:
         if state is None:
             return False
         if self.mode == SwitchportMode.TRUNK:
+            if not self.allowed_vlans:  # carrying nothing: some switches show that as a port in no VLAN
+                return not _carries_any(state)
             return state.mode is SwitchportMode.TRUNK and tuple(sorted(state.allowed_vlans)) == self.allowed_vlans
         return state.mode is SwitchportMode.ACCESS and state.access_vlan == self.access_vlan
+
+
+def _carries_any(state: VlanState) -> bool:
+    if state.mode is SwitchportMode.TRUNK:
+        return bool(state.allowed_vlans) or state.native_vlan is not None
+    return state.mode is SwitchportMode.ACCESS and state.access_vlan is not None
 
 
 @dataclass
