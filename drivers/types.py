@@ -215,6 +215,9 @@ class VlanState:
     access_vlan: int | None = None
     native_vlan: int | None = None
     allowed_vlans: tuple[int, ...] = ()
+    untagged_vlans: tuple[int, ...] = ()
+    """Other VLANs whose frames the port also sends untagged, sorted: a misconfiguration some
+    switches can hold (Q-BRIDGE shows it), never what a setter makes. Empty on a sound port."""
 
 
 @dataclass(frozen=True)

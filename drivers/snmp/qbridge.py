@@ -5,12 +5,12 @@ first one the agent has), PVIDs from dot1qPvid, bridge port -> ifIndex from BRID
 dot1dBasePortIfIndex. Bits for bridge ports the agent does not list are kept on write but ignored.
 
 Derivation (per bridge port; tagged = egress minus untagged):
-- tagged in any VLAN, or untagged in more than one -> trunk: `native_vlan` the PVID when the port
-  is an untagged member of it, else None; `allowed_vlans` every other VLAN it is a member of. (A
-  port untagged in a tenant VLAN besides its PVID's sends that VLAN's frames to the host: never
-  shown as a plain access port, or the isolation report could not see it.)
-- otherwise -> access: `access_vlan` the PVID when untagged there, else the one untagged VLAN,
-  else None (a bridge port in no VLAN).
+- tagged in any VLAN -> trunk: `allowed_vlans` the tagged ones, `native_vlan` the PVID when the
+  port is an untagged member of it, else None;
+- otherwise -> access: `access_vlan` the PVID when untagged there, else the lowest untagged VLAN,
+  else None (a bridge port in no VLAN);
+- either way, the port's other untagged VLANs go to `untagged_vlans`: a port untagged in a tenant
+  VLAN besides its PVID's sends that VLAN's frames out untagged, and must not look sound.
 """
 
 from __future__ import annotations
@@ -73,12 +73,15 @@ class Membership:
             if bridge_port in row.egress_ports and bridge_port not in row.untagged_ports
         )
         pvid = self.pvids.get(bridge_port)
-        if tagged or len(untagged) > 1:
+        if tagged:
             native = pvid if pvid in untagged else None
-            allowed = sorted(v for v in {*tagged, *untagged} if v != native)
-            return VlanState(mode=SwitchportMode.TRUNK, native_vlan=native, allowed_vlans=tuple(allowed))
+            others = tuple(v for v in untagged if v != native)
+            return VlanState(
+                SwitchportMode.TRUNK, native_vlan=native, allowed_vlans=tuple(tagged), untagged_vlans=others
+            )
         access = pvid if pvid in untagged else (untagged[0] if untagged else None)
-        return VlanState(mode=SwitchportMode.ACCESS, access_vlan=access)
+        others = tuple(v for v in untagged if v != access)
+        return VlanState(mode=SwitchportMode.ACCESS, access_vlan=access, untagged_vlans=others)
 
 
 async def read_membership(session: SnmpSession, profile: VendorProfile) -> Membership:

@@ -91,8 +91,7 @@ class SnmpSwitch(SwitchDriver):
 
     async def set_access_vlan(self, port: str, vlan: int) -> None:
         """Untagged member of `vlan` only, PVID `vlan`; idempotent; read back."""
-        async with self._deadline("set_access_vlan"):
-            await self._apply(port, Wanted.access(vlan), VlanState(mode=SwitchportMode.ACCESS, access_vlan=vlan))
+        await self._apply("set_access_vlan", port, Wanted.access(vlan), VlanState(SwitchportMode.ACCESS, vlan))
 
     async def set_trunk_vlans(self, port: str, allowed: Sequence[int], native: int | None = None) -> None:
         """Tagged member of exactly `allowed` (less `native`), untagged member and PVID of `native`
@@ -108,19 +107,19 @@ class SnmpSwitch(SwitchDriver):
             if wanted.tagged
             else NO_VLAN
         )
-        async with self._deadline("set_trunk_vlans"):
-            await self._apply(port, wanted, expected)
+        await self._apply("set_trunk_vlans", port, wanted, expected)
 
-    async def _apply(self, port: str, wanted: Wanted, expected: VlanState) -> None:
+    async def _apply(self, operation: str, port: str, wanted: Wanted, expected: VlanState) -> None:
         """Read the port lists, SET them with this port's bits changed, read back. A VLAN's port list is
         shared by every port of the switch, so changes of two ports must not interleave (the second
         would write the first's bits back as it read them): this process's changes to one agent take
-        turns. Another manager writing the same agent at once can still race (SNMP has no transaction)."""
+        turns, and the driver's deadline starts once it is this change's turn. Another manager writing
+        the same agent at once can still race (SNMP has no transaction)."""
         if not self.profile.vlan_writable:
             raise Unsupported(
                 f"vendor profile {self.profile.name!r} takes no VLAN changes by SNMP", device=self.address
             )
-        async with self._write_lock():
+        async with self._write_lock(), self._deadline(operation):
             await self._apply_alone(port, wanted, expected)
 
     def _write_lock(self) -> asyncio.Lock:

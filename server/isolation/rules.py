@@ -2,7 +2,8 @@
 
 Only tenant VLANs matter: a site's pool VLANs and any VLAN a cluster holds there, never the
 quarantine VLAN. VLANs are per site (a site is one layer-2 fabric). A port "carries" a VLAN: an
-access port its access VLAN, a trunk its allowed VLANs (and on the device its native VLAN). Each
+access port its access VLAN, a trunk its allowed VLANs (and on the device its native VLAN and any
+other VLAN it sends untagged, `VlanState.untagged_vlans`, which also makes a port unsound). Each
 rule looks at the graph's intent and at the device; `Violation.source` says where it saw the state.
 One fault can show under several kinds (a node port in another cluster's VLAN on the device is a
 `wrong_vlan` and an `orphan` port, and a `shared_vlan` when that cluster has nodes on it too).
@@ -13,8 +14,10 @@ One fault can show under several kinds (a node port in another cluster's VLAN on
   is a tenant VLAN outside the intended set. A port the graph intends but the device lacks is one.
 - `shared_vlan`: per site and tenant VLAN, the clusters whose member nodes' access ports carry it
   (graph or device); two or more is a violation.
-- `trunk_leak`: for each port cabled to another switch (any mode) and each unused trunk, every
-  tenant VLAN it carries (graph or device) must be needed by each cluster holding that VLAN. The
+- `trunk_leak`: for each switch port (not a node's) that carries a tenant VLAN (graph or device)
+  and is cabled to another switch, or is a trunk in its stated intent or on the device, every such
+  VLAN must be needed by each cluster holding that VLAN. (An uncabled port that is a trunk on
+  neither side, an access port carrying a tenant VLAN say, is a `wrong_vlan`.) The
   link between switch X and its far end Y is needed by cluster C when, either way round:
   1. X and Y both hold ports of C's nodes; or
   2. X holds one and Y is a spine of X's pod (`Switch.pod`, not empty); or
@@ -54,11 +57,12 @@ Where = tuple[str, str]
 
 def device_carried(state: VlanState) -> frozenset[int]:
     if state.mode is SwitchportMode.ACCESS:
-        return frozenset() if state.access_vlan is None else frozenset((state.access_vlan,))
-    if state.mode is SwitchportMode.TRUNK:
-        native = () if state.native_vlan is None else (state.native_vlan,)
-        return frozenset((*state.allowed_vlans, *native))
-    return frozenset()
+        own: tuple[int, ...] = () if state.access_vlan is None else (state.access_vlan,)
+    elif state.mode is SwitchportMode.TRUNK:
+        own = (*state.allowed_vlans, *(() if state.native_vlan is None else (state.native_vlan,)))
+    else:
+        return frozenset()
+    return frozenset((*own, *state.untagged_vlans))
 
 
 def describe_intent(want: PortIntent | None) -> str:
@@ -74,11 +78,12 @@ def describe_intent(want: PortIntent | None) -> str:
 def describe_state(state: VlanState | None) -> str:
     if state is None:
         return "no such port on the device"
+    also = f" (also untagged in {_vlans(state.untagged_vlans)})" if state.untagged_vlans else ""
     if state.mode is SwitchportMode.ACCESS:
-        return f"access {state.access_vlan}"
+        return f"access {state.access_vlan}{also}"
     if state.mode is SwitchportMode.TRUNK:
         native = f" native {state.native_vlan}" if state.native_vlan is not None else ""
-        return f"trunk {_vlans(state.allowed_vlans) or 'none'}{native}"
+        return f"trunk {_vlans(state.allowed_vlans) or 'none'}{native}{also}"
     return str(state.mode)
 
 
@@ -145,6 +150,8 @@ def check(ctx: Context, scope: Iterable[str]) -> tuple[list[Violation], int]:
 
 
 def _matches(intent: Intent, site: str | None, want: PortIntent, state: VlanState) -> bool:
+    if state.untagged_vlans:
+        return False
     if want.mode == "access":
         return state.mode is SwitchportMode.ACCESS and state.access_vlan == want.access_vlan
     if state.mode is not SwitchportMode.TRUNK or set(state.allowed_vlans) != set(want.allowed_vlans):

@@ -83,7 +83,7 @@ class PortIntent:
     allowed_vlans: tuple[int, ...]
 
     def satisfied_by(self, state: VlanState | None) -> bool:
-        if state is None:
+        if state is None or state.untagged_vlans:
             return False
         if self.mode == SwitchportMode.TRUNK:
             if not self.allowed_vlans:  # carrying nothing: some switches show that as a port in no VLAN
@@ -141,8 +141,8 @@ async def converge(
         ]
         if not pending:
             break
-    else:  # out of rounds: the job that moved an intent converges that port; ours must be confirmed
-        for key in sorted(changed - set(result.failures)):
+    else:  # out of rounds: a port whose intent moved is converged by the job that moved it
+        for key in sorted(k for k in changed if after.get(k) == applied[k] and k not in result.failures):
             result.failures[key] = f"port {key} did not keep its change in {MAX_ROUNDS} rounds"
     return result
 

@@ -166,13 +166,19 @@ class Lifecycle:
         sanitized, VLAN to the pool; the cluster ends `released`."""
         return await self._release(store, cluster_key(tenant, name), "release requested")
 
-    async def _release(self, store: GraphStore | None, key: str, message: str) -> ClusterRecord:
+    async def _release(
+        self,
+        store: GraphStore | None,
+        key: str,
+        message: str,
+        allowed: Sequence[ClusterState] = (ClusterState.READY, ClusterState.FAILED),
+    ) -> ClusterRecord:
         """`store` None: the server's own decision, audited as the lifecycle."""
         record = await require_cluster(self.ctx.store, key)
         await self._start(
             store,
             record,
-            (ClusterState.READY, ClusterState.FAILED),
+            allowed,
             JobKind.RELEASE,
             ClusterState.RELEASING,
             "detach",
@@ -184,7 +190,8 @@ class Lifecycle:
 
     async def _release_held(self, key: str) -> None:
         with contextlib.suppress(InvalidState):  # someone acted on it meanwhile
-            await self._release(None, key, "release retried: the switches of the held ports answer again")
+            message = "release retried: the switches of the held ports answer again"
+            await self._release(None, key, message, allowed=(ClusterState.FAILED,))
 
     async def grow(self, store: GraphStore, tenant: str, name: str, add: int) -> ClusterRecord:
         """Add `add` nodes, preferring the domains the cluster already uses."""

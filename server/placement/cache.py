@@ -45,6 +45,9 @@ class PlacementCache:
         self._switches = 0
         self._lock = asyncio.Lock()
         self._refresh: asyncio.Task[None] | None = None
+        self._epoch = 0
+        """Moved by every install and topology invalidation: a refresh installs only into the epoch it began in."""
+        self._closed = False
         self.topology_loads = 0
         self.occupancy_loads = 0
 
@@ -53,10 +56,11 @@ class PlacementCache:
         self._occupancy_at = float("-inf")
         if topology:
             self._generation = object()
+            self._epoch += 1
 
     async def index(self) -> PlacementIndex:
-        mark, generation = await self._marks()
         async with self._lock:
+            mark, generation = await self._marks()
             now = time.monotonic()
             current = self._index
             if current is None or generation != self._generation:
@@ -81,6 +85,7 @@ class PlacementCache:
             log.exception("placement index could not be loaded ahead of the first plan")
 
     async def close(self) -> None:
+        self._closed = True
         if self._refresh is not None:
             self._refresh.cancel()
             await asyncio.gather(self._refresh, return_exceptions=True)
@@ -96,16 +101,17 @@ class PlacementCache:
 
     def _install(self, index: PlacementIndex, mark: object, generation: object, now: float) -> None:
         self.topology_loads += 1
+        self._epoch += 1
         self._index, self._mark, self._generation = index, mark, generation
         self._occupancy_at = self._topology_at = now
         self._switches = len(index.topology.switches)
 
     def _refresh_in_background(self) -> None:
-        if self._refresh is None or self._refresh.done():
+        if not self._closed and (self._refresh is None or self._refresh.done()):
             self._refresh = asyncio.create_task(self._refresh_topology(), name="placement topology refresh")
 
     async def _refresh_topology(self) -> None:
-        started = time.monotonic()
+        epoch = self._epoch
         try:
             mark, generation = await self._marks()
             index = await load_index(self.store)
@@ -113,5 +119,5 @@ class PlacementCache:
             log.exception("placement topology refresh failed")
             return
         async with self._lock:
-            if self._topology_at < started:  # nothing newer was built meanwhile
+            if self._epoch == epoch:  # nothing newer was built, nor the topology invalidated, meanwhile
                 self._install(index, mark, generation, time.monotonic())

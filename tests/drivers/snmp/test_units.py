@@ -119,11 +119,15 @@ def test_state_derivation() -> None:
     assert membership.state(4) == VlanState(SwitchportMode.ACCESS, access_vlan=None)
 
 
-def test_a_port_untagged_in_two_vlans_is_no_access_port() -> None:
+def test_a_port_untagged_in_two_vlans_shows_the_other() -> None:
     """Untagged in tenant VLAN 100 and in 4000 (its PVID): VLAN 100's frames reach the host."""
     rows = {100: VlanRow(100, egress=b"\x80", untagged=b"\x80"), 4000: VlanRow(4000, egress=b"\x80", untagged=b"\x80")}
     membership = Membership("static", rows, pvids={1: 4000}, bridge_ports={101: 1})
-    assert membership.state(1) == VlanState(SwitchportMode.TRUNK, native_vlan=4000, allowed_vlans=(100,))
+    assert membership.state(1) == VlanState(SwitchportMode.ACCESS, access_vlan=4000, untagged_vlans=(100,))
+    assert membership.state(1) != VlanState(SwitchportMode.ACCESS, access_vlan=4000), "not a sound access port"
+    rows[200] = VlanRow(200, egress=b"\x80", untagged=b"\x00")  # tagged in 200 too: a trunk, native 4000
+    trunk = Membership("static", rows, pvids={1: 4000}, bridge_ports={101: 1}).state(1)
+    assert trunk == VlanState(SwitchportMode.TRUNK, native_vlan=4000, allowed_vlans=(200,), untagged_vlans=(100,))
 
 
 def _names(step: list) -> list[str]:

@@ -9,14 +9,16 @@ import pytest
 
 from metalgraph.drivers.parallel import NO_RETRY, DevicePool
 from metalgraph.drivers.sim import SimLab
-from metalgraph.drivers.types import SwitchportMode
+from metalgraph.drivers.types import SwitchportMode, VlanState
 from metalgraph.server.devices.access import DeviceAccess
 from metalgraph.server.devices.demo_lab import seed_lab, sim_options
 from metalgraph.server.errors import NotFound
 from metalgraph.server.inventory.demo import FabricParams, generate_fabric
 from metalgraph.server.inventory.model import Inventory
 from metalgraph.server.inventory.service import import_inventory
-from metalgraph.server.isolation import IsolationReport, Source, ViolationKind, isolation_report
+from metalgraph.server.isolation import IsolationReport, Source, ViolationKind, isolation_report, rules
+from metalgraph.server.isolation.intent import Intent, PortIntent
+from metalgraph.server.isolation.rules import describe_state, device_carried
 from metalgraph.server.store.base import GraphStore
 
 SITE = "moc-mghpcc"
@@ -277,3 +279,14 @@ async def test_a_report_on_some_switches_reads_only_them(world: World) -> None:
     assert other.violations == ()
     with pytest.raises(NotFound):
         await world.report(switches=["no-such-switch"])
+
+
+def test_a_port_also_untagged_in_a_tenant_vlan_is_not_sound() -> None:
+    """What Q-BRIDGE shows of a port left untagged in a tenant VLAN next to its quarantine VLAN."""
+    quarantined = VlanState(SwitchportMode.ACCESS, access_vlan=QUARANTINE)
+    leaking = VlanState(SwitchportMode.ACCESS, access_vlan=QUARANTINE, untagged_vlans=(VLAN_A,))
+    assert device_carried(leaking) == {QUARANTINE, VLAN_A}
+    assert "also untagged in 1001" in describe_state(leaking)
+    want = PortIntent("leaf", "swp1", "access", QUARANTINE, ())
+    assert rules._matches(Intent(), SITE, want, quarantined)
+    assert not rules._matches(Intent(), SITE, want, leaking)
