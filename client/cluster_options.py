@@ -64,25 +64,24 @@ def label(value: str | None) -> str:
 
 
 def spec_input(
-    *,
-    nodes: int | None,
-    gpus: int | None,
-    gpu_model: str | None,
-    gpus_per_node: int | None,
-    cpu_cores: int | None,
-    memory_gb: float | None,
-    storage_gb: float | None,
-    backend_gbps: float | None,
-    level: str,
-    mode: str,
-    max_hops: int | None,
-    sites: list[str] | None,
-    regions: list[str] | None,
-    jurisdictions: list[str] | None,
-    certifications: list[str] | None,
-    include_unhealthy: bool,
-    include_maintenance: bool,
-    include_link_errors: bool,
+    nodes: NodesOpt = None,
+    gpus: GpusOpt = None,
+    gpu_model: GpuModelOpt = None,
+    gpus_per_node: GpusPerNodeOpt = None,
+    cpu_cores: CpuCoresOpt = None,
+    memory_gb: MemoryOpt = None,
+    storage_gb: StorageOpt = None,
+    backend_gbps: BackendOpt = None,
+    level: LevelOpt = "leaf",
+    mode: ModeOpt = "preferred",
+    max_hops: MaxHopsOpt = None,
+    site: SiteOpt = None,
+    region: RegionOpt = None,
+    jurisdiction: JurisdictionOpt = None,
+    certification: CertificationOpt = None,
+    include_unhealthy: UnhealthyOpt = False,
+    include_maintenance: MaintenanceOpt = False,
+    include_link_errors: LinkErrorsOpt = False,
 ) -> dict[str, Any]:
     """The `ClusterSpecInput` the options describe; ValueError for options that cannot go together.
     Fields left unset are not sent, so the server's defaults apply."""
@@ -103,10 +102,10 @@ def spec_input(
     spec["level"] = enum_value(level, LEVELS, "level")
     spec["mode"] = enum_value(mode, MODES, "mode")
     for key, values in (
-        ("sites", sites),
-        ("regions", regions),
-        ("jurisdictions", jurisdictions),
-        ("certifications", certifications),
+        ("sites", site),
+        ("regions", region),
+        ("jurisdictions", jurisdiction),
+        ("certifications", certification),
     ):
         if values:
             spec[key] = list(values)
@@ -116,54 +115,13 @@ def spec_input(
     return spec
 
 
-def _spec_options(
-    nodes: NodesOpt = None,
-    gpus: GpusOpt = None,
-    gpu_model: GpuModelOpt = None,
-    gpus_per_node: GpusPerNodeOpt = None,
-    cpu_cores: CpuCoresOpt = None,
-    memory_gb: MemoryOpt = None,
-    storage_gb: StorageOpt = None,
-    backend_gbps: BackendOpt = None,
-    level: LevelOpt = "leaf",
-    mode: ModeOpt = "preferred",
-    max_hops: MaxHopsOpt = None,
-    site: SiteOpt = None,
-    region: RegionOpt = None,
-    jurisdiction: JurisdictionOpt = None,
-    certification: CertificationOpt = None,
-    include_unhealthy: UnhealthyOpt = False,
-    include_maintenance: MaintenanceOpt = False,
-    include_link_errors: LinkErrorsOpt = False,
-) -> dict[str, Any]:
-    return spec_input(
-        nodes=nodes,
-        gpus=gpus,
-        gpu_model=gpu_model,
-        gpus_per_node=gpus_per_node,
-        cpu_cores=cpu_cores,
-        memory_gb=memory_gb,
-        storage_gb=storage_gb,
-        backend_gbps=backend_gbps,
-        level=level,
-        mode=mode,
-        max_hops=max_hops,
-        sites=site,
-        regions=region,
-        jurisdictions=jurisdiction,
-        certifications=certification,
-        include_unhealthy=include_unhealthy,
-        include_maintenance=include_maintenance,
-        include_link_errors=include_link_errors,
-    )
-
-
 def with_spec_options(on_bad_input: Callable[[str], Any]) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """A command decorator: the command's `spec` parameter becomes the spec options (`--nodes`,
-    `--gpus`, `--level`, ...) in the command's help, and the command gets the `ClusterSpecInput`
-    they make; options that cannot go together go to `on_bad_input` with the reason."""
-    spec_params = list(inspect.signature(_spec_options, eval_str=True).parameters.values())
-    spec_hints = get_type_hints(_spec_options, include_extras=True)
+    """A command decorator: the command's `spec` parameter becomes the options of `spec_input`
+    (`--nodes`, `--gpus`, `--level`, ...) in the command's help, and the command gets the
+    `ClusterSpecInput` they make; options that cannot go together go to `on_bad_input` with the
+    reason."""
+    spec_params = list(inspect.signature(spec_input, eval_str=True).parameters.values())
+    spec_hints = get_type_hints(spec_input, include_extras=True)
 
     def decorate(command: Callable[..., None]) -> Callable[..., None]:
         own = inspect.signature(command, eval_str=True).parameters
@@ -174,7 +132,7 @@ def with_spec_options(on_bad_input: Callable[[str], Any]) -> Callable[[Callable[
         def wrapper(**values: Any) -> None:
             options = {p.name: values.pop(p.name) for p in spec_params}
             try:
-                spec = _spec_options(**options)
+                spec = spec_input(**options)
             except ValueError as e:
                 on_bad_input(str(e))
                 return

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,23 +97,25 @@ async def lab(store: GraphStore, fabric: Inventory, tmp_path: Path) -> AsyncIter
     seed_lab(fabric, sim)
     for node in sim.nodes():
         node.cleaning_steps = 1
+    async for running in run_lab(store, sim, fabric, lifecycle_settings(tmp_path), {"sim": {"lab": sim}}):
+        yield running
+
+
+async def run_lab(
+    store: GraphStore, sim: SimLab, inventory: Inventory, settings: Settings, driver_options: dict[str, dict[str, Any]]
+) -> AsyncIterator[Lab]:
+    """A started lifecycle on `store`, and the means to start more (`Lab.make`); all closed at the end."""
     started: list[Lifecycle] = []
 
     def make(admission: Admission | None = None) -> Lifecycle:
-        made = build_lifecycle(
-            lifecycle_settings(tmp_path),
-            store,
-            AuditLog(store),
-            driver_options={"sim": {"lab": sim}},
-            admission=admission,
-        )
+        made = build_lifecycle(settings, store, AuditLog(store), driver_options=driver_options, admission=admission)
         started.append(made)
         return made
 
     first = make()
     await first.start()
     try:
-        yield Lab(store, sim, fabric, first, make)
+        yield Lab(store, sim, inventory, first, make)
     finally:
         for made in started:
             await made.close()

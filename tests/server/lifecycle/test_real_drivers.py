@@ -33,17 +33,13 @@ from metalgraph.drivers.types import (
     SwitchportMode,
     VlanState,
 )
-from metalgraph.server.audit import AuditLog
 from metalgraph.server.devices.demo_lab import seed_lab
-from metalgraph.server.lifecycle.admission import Admission
-from metalgraph.server.lifecycle.service import Lifecycle
-from metalgraph.server.lifecycle.setup import build_lifecycle
 from metalgraph.server.lifecycle.states import ClusterState
 from metalgraph.server.placement.spec import ClusterSpec
 from metalgraph.server.store.base import GraphStore
 
 from . import real_peers as peers
-from .conftest import Lab, lifecycle_settings, seed_store
+from .conftest import Lab, lifecycle_settings, run_lab, seed_store
 
 pytestmark = pytest.mark.slow
 TENANT, CLUSTER = "acme", "train"
@@ -85,21 +81,8 @@ async def real_lab(store: GraphStore, leaf_agent: peers.Agent, fake_bmc: Any, tm
         "redfish": {"poll_interval_s": 0.05},
         "snmp": {"version": "2c", "retries": 1},
     }
-
-    started: list[Lifecycle] = []
-
-    def make(admission: Admission | None = None) -> Lifecycle:
-        made = build_lifecycle(settings, store, AuditLog(store), driver_options=options, admission=admission)
-        started.append(made)
-        return made
-
-    lifecycle = make()
-    await lifecycle.start()
-    try:
-        yield Lab(store, sim, inventory, lifecycle, make)
-    finally:
-        for made in started:
-            await made.close()
+    async for running in run_lab(store, sim, inventory, settings, options):
+        yield running
 
 
 async def leaf_states(agent: peers.Agent) -> dict[str, VlanState]:
