@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -28,6 +27,7 @@ from .cli import (
     fail,
     print_json,
     resolve_or_fail,
+    when,
 )
 from .config import ENV_TOKEN, CliConfig, ConfigError, Resolved, config_path, load, save
 from .errors import ApiError, ConnectionFailed, ProtocolError
@@ -182,7 +182,7 @@ def create_token(
         return
     record = issued["apiToken"]
     where = f", tenant {record['tenant']}" if record.get("tenant") else ""
-    expiry = f"expires {_when(record.get('expiresAt'))}" if record.get("expiresAt") else "never expires"
+    expiry = f"expires {when(record.get('expiresAt'))}" if record.get("expiresAt") else "never expires"
     out.print(f"Created API token {record['id']} (role {role_label(record['role'])}{where}; {expiry}).")
     out.print(Text("The secret is shown only this once; store it now:", style="bold yellow"))
     sys.stdout.write(f"\n    {issued['token']}\n\n")
@@ -212,9 +212,9 @@ def list_tokens(
             role_label(r["role"]),
             r.get("tenant") or "-",
             r.get("description") or "",
-            _when(r.get("createdAt"), utc_suffix=False),
+            when(r.get("createdAt"), utc_suffix=False),
             r.get("createdBy") or "",
-            _when(r.get("expiresAt"), utc_suffix=False) if r.get("expiresAt") else "never",
+            when(r.get("expiresAt"), utc_suffix=False) if r.get("expiresAt") else "never",
             _status(r),
         )
     out.print(table)
@@ -232,27 +232,13 @@ def revoke_token(
     if json_output:
         print_json(record, plain=True)
         return
-    out.print(f"Revoked API token {record['id']} (revoked at {_when(record.get('revokedAt'))}).")
+    out.print(f"Revoked API token {record['id']} (revoked at {when(record.get('revokedAt'))}).")
 
 
 def _status(record: dict[str, Any]) -> str:
     if record.get("active"):
         return "active"
     return "revoked" if record.get("revokedAt") else "expired"
-
-
-def _when(iso: str | None, utc_suffix: bool = True) -> str:
-    """An ISO timestamp as `2025-06-01 14:03 UTC` (no ` UTC` with `utc_suffix=False`); what the server
-    sent when it is not ISO."""
-    if not iso:
-        return "-"
-    try:
-        moment = datetime.fromisoformat(iso)
-    except ValueError:
-        return iso
-    if moment.utcoffset() is not None and moment.utcoffset().total_seconds() == 0:  # type: ignore[union-attr]
-        return moment.strftime("%Y-%m-%d %H:%M") + (" UTC" if utc_suffix else "")
-    return moment.isoformat(sep=" ", timespec="minutes")
 
 
 def register(app: typer.Typer) -> None:

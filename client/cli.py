@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
@@ -60,6 +61,20 @@ def warn(message: str) -> None:
     """One `warning:` line on stderr."""
     line = " ".join(message.split())
     Console(stderr=True, highlight=False).print(Text("warning: ", style="bold yellow") + Text(line), soft_wrap=True)
+
+
+def when(iso: str | None, utc_suffix: bool = True) -> str:
+    """An ISO timestamp as `2025-06-01 14:03 UTC` (in UTC; no ` UTC` with `utc_suffix=False`, nor
+    for a timestamp without offset); what the server sent when it is not ISO."""
+    if not iso:
+        return "-"
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if moment.utcoffset() is None:
+        return moment.strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") + (" UTC" if utc_suffix else "")
 
 
 def resolve_or_fail(url: str | None, token: str | None) -> Resolved:

@@ -123,19 +123,20 @@ def run_async(target: Resolved, work: Callable[[MetalgraphClient], Any]) -> Any:
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
-def _not_found(name: str) -> ApiError:
-    return ApiError("NOT_FOUND", f"cluster {name!r} not found")
+async def _events_page(client: MetalgraphClient, name: str, tenant: str | None, after: int) -> dict[str, Any]:
+    """The cluster's state and up to `PAGE` events after `after`; NOT_FOUND when there is no such cluster."""
+    data = await client.execute(EVENTS, {"name": name, "tenant": tenant, "after": after, "first": PAGE})
+    cluster = data.get("cluster")
+    if cluster is None:
+        raise ApiError("NOT_FOUND", f"cluster {name!r} not found")
+    return dict(cluster)
 
 
 async def all_events(client: MetalgraphClient, name: str, tenant: str | None, after: int = 0) -> list[dict[str, Any]]:
     """Every event of the cluster after `after`, page by page."""
     events: list[dict[str, Any]] = []
     while True:
-        data = await client.execute(EVENTS, {"name": name, "tenant": tenant, "after": after, "first": PAGE})
-        cluster = data.get("cluster")
-        if cluster is None:
-            raise _not_found(name)
-        page = cluster["events"]
+        page = (await _events_page(client, name, tenant, after))["events"]
         events += page
         if len(page) < PAGE:
             return events
@@ -203,10 +204,7 @@ async def poll(
     and no event is left (the state and the events of one answer may be read a moment apart, so a
     resting state is confirmed by one more read that finds nothing new)."""
     while True:
-        data = await client.execute(EVENTS, {"name": name, "tenant": tenant, "after": after, "first": PAGE})
-        cluster = data.get("cluster")
-        if cluster is None:
-            raise _not_found(name)
+        cluster = await _events_page(client, name, tenant, after)
         events = cluster["events"]
         for event in events:
             after = max(after, event["seq"])

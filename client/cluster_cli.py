@@ -27,7 +27,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from .cli import EXIT_API_ERROR, EXIT_BAD_INPUT, TokenOption, UrlOption, fail, resolve_or_fail
+from .cli import EXIT_API_ERROR, EXIT_BAD_INPUT, TokenOption, UrlOption, fail, resolve_or_fail, when
 from .cluster_api import (
     CLUSTER,
     CLUSTERS,
@@ -42,7 +42,7 @@ from .cluster_api import (
     call,
     run_async,
 )
-from .cluster_display import event_line, out, print_cluster_started, wait_for, wants_wait, when
+from .cluster_display import event_line, out, print_cluster_started, wait_for, wants_wait
 from .cluster_options import (
     JsonOption,
     NameArgument,

@@ -6,7 +6,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -33,19 +33,6 @@ def _clock(iso: str | None) -> str:
         return datetime.fromisoformat(iso).astimezone().strftime("%H:%M:%S")
     except ValueError:
         return iso
-
-
-def when(iso: str | None) -> str:
-    """An ISO timestamp as `2025-06-01 14:03 UTC` (in UTC); what the server sent when it is not ISO."""
-    if not iso:
-        return "-"
-    try:
-        moment = datetime.fromisoformat(iso)
-    except ValueError:
-        return iso
-    if moment.utcoffset() is None:
-        return moment.strftime("%Y-%m-%d %H:%M")
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def event_line(event: dict[str, Any]) -> Text:
