@@ -89,7 +89,7 @@ class TenancyMutation:
 
     @strawberry.mutation(
         description="Create an API token; the secret is in the answer, once. Tenant admins create tokens of their "
-        "own tenant with tenant roles; providers any. `expiresIn` like `30d`, `12h`; default never.",
+        "own tenant with tenant roles; providers any. `expiresIn` like `30d`, `12h`, at most `366d`; default never.",
         permission_classes=[AdminOfTenantOrProvider],
     )
     async def create_api_token(
@@ -114,7 +114,7 @@ class TenancyMutation:
             if owner is not None and await tenants.get_tenant(info.context.store, owner) is None:
                 raise ApiError(Code.NOT_FOUND, f"tenant {owner!r} not found")
         try:
-            lifetime = tokens.parse_duration(expires_in) if expires_in else None
+            lifetime = tokens.parse_duration(expires_in) if expires_in is not None else None
         except ValueError as e:
             raise ApiError(Code.INVALID_INPUT, str(e), argument="expiresIn") from None
         issued, statement = tokens.new_token(owner, chosen, principal.subject, lifetime, description)

@@ -24,7 +24,7 @@ from ..types import (
 )
 from .harness import is_count, is_number
 
-MAC = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
+MAC = re.compile(r"([0-9a-f]{2}:){5}[0-9a-f]{2}")
 VLAN_IDS = range(1, 4095)
 
 
@@ -142,7 +142,7 @@ def inventory_problems(inventory: object) -> list[str]:
     problems += [
         f"NIC {nic.name}: MAC {nic.mac!r} is not lower-case and colon separated"
         for nic in inventory.nics
-        if not (isinstance(nic.mac, str) and MAC.match(nic.mac))
+        if not (isinstance(nic.mac, str) and MAC.fullmatch(nic.mac))
     ]
     problems += [
         f"MAC {mac} is reported {n} times" for mac, n in Counter(nic.mac for nic in inventory.nics).items() if n > 1

@@ -44,7 +44,7 @@ PRIV_PROTOCOLS = {
     "aes192c": usm.USM_PRIV_CFB192_AES,
     "aes256c": usm.USM_PRIV_CFB256_AES,
 }
-_ADDRESS = re.compile(r"^(?:(?P<scheme>udp6?):)?(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^:\[\]]+))(?::(?P<port>\d+))?$")
+_ADDRESS = re.compile(r"(?:(?P<scheme>udp6?):)?(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^:\[\]]+))(?::(?P<port>\d+))?")
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class SessionSettings:
 def parse_settings(config: DeviceConfig) -> SessionSettings:
     """Settings for `config`; `Unsupported` for an address, version or protocol this driver lacks,
     `AuthenticationFailed` when a needed credential is missing."""
-    match = _ADDRESS.match(config.address.strip())
+    match = _ADDRESS.fullmatch(config.address.strip())
     if match is None:
         raise Unsupported(f"not an SNMP agent address: {config.address!r}", device=config.address)
     host = match["v6"] or match["host"]

@@ -41,8 +41,8 @@ MAX_TOKEN_CHARS = 65_536
 ROLE_PRECEDENCE: tuple[Role, ...] = (Role.PROVIDER_ADMIN, Role.PROVIDER_VIEWER, Role.TENANT_ADMIN, Role.TENANT_MEMBER)
 """Most privileged first: when a token grants several roles, the first of these wins."""
 
-_JWT_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
-_TENANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+_JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_TENANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 """The inventory's `Name` rule: a tenant claim must name a tenant that could exist."""
 
 _DECODE_REFUSALS: tuple[tuple[type[PyJWTError], str], ...] = (
@@ -77,7 +77,7 @@ class OidcIdentity:
 
 def looks_like_jwt(value: str) -> bool:
     """Whether a bearer credential has the shape of a compact JWS: three dot-separated base64url segments."""
-    return len(value) <= MAX_TOKEN_CHARS and _JWT_SHAPE.match(value) is not None
+    return len(value) <= MAX_TOKEN_CHARS and _JWT_SHAPE.fullmatch(value) is not None
 
 
 def _lookup(claims: Mapping[str, Any], path: str) -> Any:
@@ -210,6 +210,6 @@ class OidcVerifier:
         if len(candidates) > 1:
             raise InvalidToken("token names more than one tenant")
         (tenant,) = candidates
-        if not _TENANT_NAME.match(tenant):
+        if not _TENANT_NAME.fullmatch(tenant):
             raise InvalidToken("tenant name not valid")
         return tenant

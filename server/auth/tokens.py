@@ -22,7 +22,7 @@ from .principal import AuthMethod, Principal, Role
 _PUBLIC = ".key, .tenant, .role, .description, .created_at, .created_by, .expires_at, .revoked_at"
 """What may leave the store: everything but the hash."""
 
-TOKEN_PATTERN = re.compile(r"^mg_([a-z2-7]{16})_([A-Za-z0-9_-]{43})$")
+TOKEN_PATTERN = re.compile(r"mg_([a-z2-7]{16})_([A-Za-z0-9_-]{43})")
 
 
 class TokenRejected(AuthenticationError):
@@ -109,7 +109,14 @@ def new_token(
 
 async def authenticate(store: GraphStore, token: str) -> Principal:
     """The principal a token stands for; `TokenRejected` for anything else."""
-    match = TOKEN_PATTERN.match(token)
+    principal, _ = await verify(store, token)
+    return principal
+
+
+async def verify(store: GraphStore, token: str) -> tuple[Principal, datetime | None]:
+    """The principal a token stands for and when the token expires (None: never); `TokenRejected`
+    for anything else."""
+    match = TOKEN_PATTERN.fullmatch(token)
     if match is None:
         raise TokenRejected("malformed API token")
     token_id, secret = match.groups()
@@ -121,7 +128,10 @@ async def authenticate(store: GraphStore, token: str) -> Principal:
         raise TokenRejected("API token revoked")
     if _expired(record.expires_at):
         raise TokenRejected("API token expired")
-    return Principal(subject=f"token:{record.id}", role=record.role, tenant=record.tenant, method=AuthMethod.API_TOKEN)
+    principal = Principal(
+        subject=f"token:{record.id}", role=record.role, tenant=record.tenant, method=AuthMethod.API_TOKEN
+    )
+    return principal, datetime.fromisoformat(record.expires_at) if record.expires_at else None
 
 
 async def list_tokens(store: GraphStore, tenant: str | None) -> list[TokenRecord]:
@@ -145,10 +155,21 @@ def revoke_statement(token_id: str) -> Statement:
     )
 
 
+MAX_LIFETIME = timedelta(days=366)
+"""The longest an API token may live; one without an expiry lives until it is revoked."""
+
+_DURATION = re.compile(r"\s*([0-9]+)\s*([smhdw])\s*")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
+DURATION_FORM = "a whole number from 1 and a unit (s, m, h, d or w), e.g. 30d, 12h, 2w; at most 366d"
+
+
 def parse_duration(text: str) -> timedelta:
-    """`30d`, `12h`, `45m`, `90s` or `2w`."""
-    match = re.fullmatch(r"\s*(\d+)\s*([smhdw])\s*", text)
+    """`30d`, `12h`, `45m`, `90s` or `2w`, up to `MAX_LIFETIME`; `ValueError` saying the accepted form."""
+    match = _DURATION.fullmatch(text)
     if match is None or int(match.group(1)) == 0:
-        raise ValueError("not a duration: use a whole number and a unit, e.g. 30d, 12h, 2w")
-    amount, unit = int(match.group(1)), match.group(2)
-    return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[unit]: amount})
+        raise ValueError(f"not a duration: use {DURATION_FORM}")
+    digits, unit = match.groups()
+    # Compared as whole seconds, never as a timedelta: a 20-digit amount overflows one.
+    if len(digits) > 12 or int(digits) * _UNIT_SECONDS[unit] > MAX_LIFETIME.total_seconds():
+        raise ValueError("too long: a token lives at most 366 days (366d, 52w)")
+    return timedelta(seconds=int(digits) * _UNIT_SECONDS[unit])

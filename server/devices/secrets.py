@@ -35,7 +35,7 @@ from metalgraph.drivers.types import Credentials
 log = logging.getLogger("metalgraph.devices.secrets")
 
 ENV_PREFIX = "METALGRAPH_SECRET_"
-_FIELD = re.compile(r"^[a-z][a-z0-9_]*$")
+_FIELD = re.compile(r"[a-z][a-z0-9_]*")
 
 
 class SecretError(Exception):
@@ -155,7 +155,7 @@ def _parse(path: Path) -> dict[str, dict[str, str]]:
         for field, value in table.items():
             if not isinstance(value, str):
                 raise InvalidSecretsFile(f"secrets file {path}: field {field!r} of [{name}] must be a string")
-            if not _FIELD.match(field):
+            if not _FIELD.fullmatch(field):
                 raise InvalidSecretsFile(f"secrets file {path}: field name {field!r} of [{name}] is not valid")
         tables[name] = dict(table)
     return tables

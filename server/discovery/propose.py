@@ -27,7 +27,7 @@ from .hardware import plan_hardware
 from .observe import Observations, SwitchObservation
 from .observed import ObservedLink
 
-_MAC = re.compile(r"^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$")
+_MAC = re.compile(r"[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}")
 
 
 @dataclass
@@ -124,7 +124,7 @@ def resolve(neighbour: LldpNeighbour, index: _Index) -> VertexId | None:
             if key in index.nics:
                 return ("NIC", key)
     for value in (neighbour.port_id, neighbour.chassis_id):
-        if _MAC.match(value):
+        if _MAC.fullmatch(value):
             nic = index.nic_by_mac.get(value.lower().replace("-", ":"))
             if nic is not None:
                 return ("NIC", nic)

@@ -194,10 +194,17 @@ class Lifecycle:
             await self._release(None, key, message, allowed=(ClusterState.FAILED,))
 
     async def grow(self, store: GraphStore, tenant: str, name: str, add: int) -> ClusterRecord:
-        """Add `add` nodes, preferring the domains the cluster already uses."""
+        """Add `add` nodes, preferring the domains the cluster already uses. Refused at once when no
+        inventory could hold that many more, or when the cluster's size alone breaks an admission rule
+        (the job admits the nodes it picks again)."""
         if add < 1:
             raise InvalidReference("a cluster grows by at least one node")
         record = await require_cluster(self.ctx.store, cluster_key(tenant, name))
+        others = (await self.ctx.placement.index()).topology.size - len(record.members)
+        if add > others:
+            raise InvalidReference(f"a cluster grows by at most {max(others, 0)} node(s): the inventory has no more")
+        size_only = AdmissionRequest(tenant, name, JobKind.GROW, (), 0, len(record.members) + add)
+        await self.ctx.admission.admit(self.ctx.store, size_only)
         await self._start(
             store,
             record,

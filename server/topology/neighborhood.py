@@ -33,7 +33,7 @@ VertexRef = tuple[str, str]  # (label, key)
 SEARCH_ORDER: tuple[str, ...] = ("Node", "Switch", "Rack", "Site", "GPU", "NIC", "Port")
 MAX_DEPTH = 4
 MAX_LIMIT = 5000
-_LABEL = re.compile(r"^[A-Z][A-Za-z0-9_]*$")
+_LABEL = re.compile(r"[A-Z][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class Neighborhood:
 
 def _label(label: str) -> str:
     """Labels are spliced into Cypher: only identifiers pass."""
-    if not _LABEL.match(label):
+    if not _LABEL.fullmatch(label):
         raise InvalidTopologyRequest(f"not a label: {label!r}")
     return label
 

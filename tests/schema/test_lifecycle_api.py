@@ -245,20 +245,43 @@ async def test_error_codes(lab: Lab) -> None:
     assert await lab.codes("t_admin", '{ cluster(name: "c") { events(first: 100000) { seq } } }') == ["PAGE_SIZE_LIMIT"]
 
 
-async def test_admission_refuses_a_request_at_once_and_a_resize_in_its_job(store: GraphStore, tmp_path: Path) -> None:
+async def test_admission_refuses_a_request_and_a_resize_at_once(store: GraphStore, tmp_path: Path) -> None:
     async for lab in open_lab(store, tmp_path, max_cluster_nodes=1):
         assert await lab.codes("t_admin", CREATE, n="big", s={"nodes": 2}) == ["ADMISSION_REFUSED"]
         assert (await lab.ok("t_admin", '{ cluster(name: "big") { name } }'))["cluster"] is None
         await lab.ok("t_admin", CREATE, n="small", s={"nodes": 1})
         await lab.wait_for("small", "READY")
-        await lab.ok("t_admin", 'mutation { resizeCluster(name: "small", add: 1) { state } }')
-        await asyncio.sleep(0.5)
-        again = await lab.wait_for("small", "READY")
-        assert len(again["nodes"]) == 1
-        events = (await lab.ok("t_admin", '{ cluster(name: "small") { events { kind message } } }'))["cluster"][
-            "events"
-        ]
-        assert any("at most 1 nodes" in e["message"] for e in events)
+        events = '{ cluster(name: "small") { state events { kind message } } }'
+        before = (await lab.ok("t_admin", events))["cluster"]
+        body = await lab.call("t_admin", 'mutation { resizeCluster(name: "small", add: 1) { state } }')
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["ADMISSION_REFUSED"]
+        assert "at most 1 nodes" in body["errors"][0]["message"]
+        assert (await lab.ok("t_admin", events))["cluster"] == before, "no job was started"
+
+
+async def test_a_resize_beyond_any_inventory_is_refused_at_once(lab: Lab) -> None:
+    await lab.ok("t_admin", CREATE, n="c", s={"nodes": 2})
+    await lab.wait_for("c", "READY")
+    events = '{ cluster(name: "c") { state nodes { name } events { seq } } }'
+    before = (await lab.ok("t_admin", events))["cluster"]
+    for arguments in (
+        "add: 2147483647",
+        f"add: {len(lab.fabric.nodes) - 1}",
+        "add: 0",
+        "add: -1",
+        "add: -2147483648",
+        "removeCount: 2147483647",
+        "removeCount: 2",
+        "removeCount: 0",
+        "removeCount: -1",
+    ):
+        query = f'mutation {{ resizeCluster(name: "c", {arguments}) {{ state }} }}'
+        body = await lab.call("t_admin", query)
+        assert [e["extensions"]["code"] for e in body.get("errors", [])] == ["INVALID_INPUT"], (arguments, body)
+    remove = 'mutation($r: [String!]) { resizeCluster(name: "c", remove: $r) { state } }'
+    assert await lab.codes("t_admin", remove, r=[n["name"] for n in before["nodes"]]) == ["INVALID_INPUT"]
+    assert await lab.codes("t_admin", remove, r=[f"n{i}" for i in range(5000)]) == ["NOT_FOUND"]
+    assert (await lab.ok("t_admin", events))["cluster"] == before, "no job was started"
 
 
 def test_domain_errors_map_to_codes() -> None:

@@ -117,6 +117,35 @@ async def test_every_mutation_and_refusal_is_audited_and_the_chain_verifies(api:
     assert (await verify(store)).intact
 
 
+async def test_token_lifetimes_are_bounded_and_a_bad_one_is_invalid_input(api: Api, store: GraphStore) -> None:
+    await api.ok('mutation { createTenant(name: "acme") { name } }')
+    for bad in ("3000000d", "12345678901234567890", "12345678901234567890d", "-5d", "0d", "0", "10y", "5 days", ""):
+        body = await api.call(CREATE_TOKEN, role="TENANT_MEMBER", tenant="acme", expires=bad)
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["INVALID_INPUT"], (bad, body)
+        message = body["errors"][0]["message"]
+        assert "366" in message and ("30d" in message or "366d" in message), message
+    assert (await api.ok("{ apiTokens { id } }"))["apiTokens"] == [], "nothing was issued"
+    await api.token("TENANT_MEMBER", "acme", expires="366d")
+    await api.token("TENANT_MEMBER", "acme", expires="52w")
+    assert len((await api.ok("{ apiTokens { id } }"))["apiTokens"]) == 2
+
+
+async def test_names_end_where_they_end_and_deleting_a_missing_tenant_is_not_found(
+    api: Api, store: GraphStore
+) -> None:
+    create = "mutation($n: String!, $e: String!) { createTenant(name: $n, contactEmail: $e) { name } }"
+    for name, email in (("acme\n", ""), ("acme", "ops@acme.example\n"), ("\nacme", "")):
+        assert await api.codes(create, n=name, e=email) == ["INVALID_INPUT"], (name, email)
+    assert (await api.ok("{ tenants { totalCount } }"))["tenants"]["totalCount"] == 0
+    delete = "mutation($n: String!) { deleteTenant(name: $n) { deleted } }"
+    assert await api.codes(delete, n="never-was") == ["NOT_FOUND"]
+    await api.ok(create, n="acme", e="")
+    assert (await api.ok(delete, n="acme"))["deleteTenant"]["deleted"] is True
+    assert await api.codes(delete, n="acme") == ["NOT_FOUND"], "deleted once"
+    log = await api.ok("{ auditLog(first: 3) { edges { node { operation outcome } } } }")
+    assert [e["node"]["outcome"] for e in log["auditLog"]["edges"]] == ["NOT_FOUND", "OK", "OK"]
+
+
 async def test_rate_limits_are_per_caller_and_audited(store: GraphStore, tmp_path: Path) -> None:
     async for api in _api(store, tmp_path, rate_limit_per_s=0.01, rate_limit_burst=3):
         for _ in range(3):
