@@ -5,7 +5,11 @@ One context serves a whole websocket connection, so:
   payload (`{"Authorization": "Bearer ..."}`; browsers cannot set headers on a websocket), which wins
   when given (`authenticate_connection`, called by the view when the connection is initialised);
 - each operation runs with its own copy of the context (`OperationContext`): its own DataLoaders, its
-  own audit fields, and the tenant's scope as it is when the operation starts;
+  own audit fields, the tenant's scope as it is when the operation starts, and the connection's
+  credentials checked again (a token revoked since the connection opened starts nothing);
+- while the connection is open its credentials are checked every `credential_recheck_s` and at their
+  expiry (`CredentialWatch`); once they fail, every running subscription ends with UNAUTHENTICATED
+  and the connection closes with code 4401;
 - the access policy decides before each operation as it does over HTTP (`AccessPolicy`), and its
   refusal ends a subscription before it starts (`SubscriptionRefusals`), with its audit entry;
 - only subscriptions run over the websocket: queries and mutations keep HTTP's limits (body size,
@@ -14,16 +18,23 @@ One context serves a whole websocket connection, so:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 from strawberry.types.graphql import OperationType
 
 from metalgraph.server.auth.errors import AuthenticationError
+from metalgraph.server.auth.jwks import JwksUnavailable
 from metalgraph.server.topology.reader import TopologyReader
 from metalgraph.server.topology.scope import EVERYTHING, Scope
 
@@ -33,16 +44,29 @@ from .lifecycle_scope import acting_tenant, explainer, visible_cluster
 from .lifecycle_types import ClusterEventView
 from .types import Ctx
 
+log = logging.getLogger("metalgraph.server")
+
+CREDENTIALS_LAPSED = 4401
+"""The close code of a connection whose credentials were revoked or expired (graphql-transport-ws's
+"Unauthorized")."""
+
 
 @dataclass
 class SocketContext(Context):
     """The context of a websocket connection; Strawberry puts the `connection_init` payload here."""
 
     connection_params: dict[str, Any] | None = None
+    authorization: str | None = None
+    """The credentials the connection presented (the upgrade request's header, or connection_init's)."""
+    expires_at: datetime | None = None
+    """When they expire by themselves; None: never (they may still be revoked)."""
 
 
 def socket_context(context: Context) -> SocketContext:
-    return SocketContext(**{f.name: getattr(context, f.name) for f in fields(Context)})
+    socket = SocketContext(**{f.name: getattr(context, f.name) for f in fields(Context)})
+    headers = getattr(context.request, "headers", None)
+    socket.authorization = headers.get("authorization") if headers is not None else None
+    return socket
 
 
 async def _scope(context: Context) -> Scope:
@@ -59,22 +83,46 @@ async def authenticate_connection(context: SocketContext) -> None:
     params = context.connection_params or {}
     header = next((v for k, v in params.items() if isinstance(k, str) and k.lower() == "authorization"), None)
     if header is None:
-        return
-    context.principal, context.auth_error = None, None
-    if not isinstance(header, str):
+        if context.auth_error is not None:
+            return
+        header = context.authorization  # checked again for its expiry (and in case it was revoked since)
+    context.principal, context.auth_error, context.expires_at = None, None, None
+    if not isinstance(header, str | None):
         context.auth_error = "the Authorization of connection_init must be a string"
     else:
+        context.authorization = header
         try:
-            context.principal = await context.services.authenticator.principal(header, context.client or None)
+            identity = await context.services.authenticator.identify(header, context.client or None)
+            context.principal, context.expires_at = identity.principal, identity.expires_at
         except AuthenticationError as e:
             context.auth_error = str(e)
     context.reader = TopologyReader(context.reader.store, await _scope(context))
     context.loaders = Loaders(context.reader)
 
 
+async def lapsed(context: SocketContext) -> str | None:
+    """Why the connection's credentials no longer hold (expired, revoked, deleted); None while they do.
+    A connection that never had valid credentials has nothing to lapse (its operations are refused)."""
+    if context.principal is None or context.auth_error is not None:
+        return None
+    if context.expires_at is not None and context.expires_at <= datetime.now(UTC):
+        return "credentials expired"
+    try:
+        await context.services.authenticator.identify(context.authorization, context.client or None)
+    except JwksUnavailable:
+        return None  # the identity provider's keys cannot be fetched: no news about the token
+    except AuthenticationError as e:
+        return str(e)
+    return None
+
+
 async def _fork(context: SocketContext) -> Context:
-    reader = TopologyReader(context.reader.store, await _scope(context))
     fork = socket_context(context)
+    fork.authorization, fork.expires_at = context.authorization, context.expires_at
+    reason = await lapsed(context)
+    if reason is not None:
+        fork.principal, fork.auth_error = None, reason
+    reader = TopologyReader(context.reader.store, await _scope(fork))
     fork.reader, fork.loaders = reader, Loaders(reader)
     fork.audit_operation, fork.audit_arguments = "", {}
     return fork
@@ -109,6 +157,57 @@ class SubscriptionRefusals(SchemaExtension):
                 Code.INVALID_INPUT, "only subscriptions run over the websocket; send queries and mutations over HTTP"
             )
         yield
+
+
+class CredentialWatch(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with the connection's credentials checked while it is open: every
+    `credential_recheck_s` and at their expiry. Once they fail, each running operation ends with an
+    UNAUTHENTICATED error and the connection closes with `CREDENTIALS_LAPSED`."""
+
+    _watch: asyncio.Task[None] | None = None
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged and self._watch is None and isinstance(self.context, SocketContext):
+            self._watch = asyncio.create_task(self._watch_credentials(self.context), name="websocket credentials")
+
+    async def shutdown(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+        await super().shutdown()
+
+    async def _watch_credentials(self, context: SocketContext) -> None:
+        interval = float(context.settings.credential_recheck_s)
+        while context.principal is not None and context.auth_error is None:
+            delay = interval
+            if context.expires_at is not None:
+                delay = min(delay, max(0.0, (context.expires_at - datetime.now(UTC)).total_seconds()))
+            await asyncio.sleep(delay)
+            try:
+                reason = await lapsed(context)
+            except Exception:  # the store did not answer: try again at the next check
+                log.warning("could not check the credentials of a websocket", exc_info=True)
+                continue
+            if reason is not None:
+                await self._end(reason)
+                return
+
+    async def _end(self, reason: str) -> None:
+        """End every running operation with UNAUTHENTICATED, then close the connection."""
+        ids = list(self.operations)
+        tasks = [self.operations[i].task for i in ids if self.operations[i].task is not None]
+        for operation_id in ids:
+            await self.cleanup_operation(operation_id)
+        for task in tasks:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await task  # type: ignore[misc]
+        error = _refusal(Code.UNAUTHENTICATED, f"authentication failed: {reason}")
+        with contextlib.suppress(Exception):  # the client may be gone already
+            for operation_id in ids:
+                await self.send_message({"id": operation_id, "type": "error", "payload": [error.formatted]})
+            await self.websocket.close(code=CREDENTIALS_LAPSED, reason=f"authentication failed: {reason}"[:120])
 
 
 @strawberry.type

@@ -23,7 +23,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from metalgraph.schema.context import Context, new_context
 from metalgraph.schema.schema import build_schema
-from metalgraph.schema.subscription import SocketContext, authenticate_connection, socket_context
+from metalgraph.schema.subscription import CredentialWatch, SocketContext, authenticate_connection, socket_context
 
 from .audit import AuditEvent, AuditLog, Outcome
 from .auth.authenticator import Authenticator
@@ -56,6 +56,8 @@ class Services:
 
 
 class GraphQLView(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = CredentialWatch
+
     def __init__(self, store: GraphStore, settings: Settings, services: Services) -> None:
         super().__init__(
             build_schema(settings), graphql_ide="graphiql", subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,)

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     max_cluster_nodes: int = Field(
         default=4096, ge=1, description="Most nodes one cluster may have (an admission rule)"
     )
+    job_step_attempts: int = Field(
+        default=3, ge=1, description="How often a job step may fail unexpectedly before the job rolls back"
+    )
     sanitize_poll_s: float = Field(default=2.0, gt=0, description="How often a node's erase job is polled")
     held_vlan_retry_s: float = Field(
         default=60.0,
@@ -82,6 +85,12 @@ class Settings(BaseSettings):
     tenant_introspection: bool = Field(default=False, description="Whether tenant tokens may introspect the schema")
     max_request_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body accepted")
     request_timeout_s: float = Field(default=30.0, gt=0, description="Time limit of one GraphQL request")
+    credential_recheck_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often an open websocket's credentials are checked again; a revoked or expired token's "
+        "connection is closed",
+    )
     log_level: str = Field(default="info", description="Python log level")
 
     @field_validator("store")

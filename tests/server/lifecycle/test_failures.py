@@ -3,14 +3,19 @@
 Every cluster here lives in the small EU site (4 nodes, each cabled to the 8 rail leaves
 `fra-leaf-p01-su01-r0..r7`), so the switches and BMCs a job touches are known in advance. Faults come
 from the sim drivers (`drivers.sim.faults`): a switch refusing changes, a BMC slower than the device
-timeout, a switch that dies half way through a job.
+timeout, a switch that dies half way through a job; and a step that fails with a bug rather than a fault.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
+
+import pytest
 
 from metalgraph.server.inventory.editing import set_node_status
+from metalgraph.server.lifecycle import runner
+from metalgraph.server.lifecycle.records import cluster_key, read_cluster
 from metalgraph.server.lifecycle.states import ClusterState
 from metalgraph.server.placement.spec import ClusterSpec
 
@@ -153,3 +158,41 @@ async def test_a_change_the_switch_did_not_keep_is_made_again(lab: Lab) -> None:
     lost = sum(len(switch.ports) - len(switch.faults.lost_changes) for switch in leaves)
     assert lost >= 2 * 8, "each member's port on each rail leaf was changed, lost, and changed again"
     await lab.check()  # every port is on the device as the graph intends
+
+
+@pytest.mark.parametrize(
+    ("step", "function", "error"),
+    [
+        ("network", "converge", RuntimeError(f"switch {leaf(3)} at 10.9.8.7 said no\nTraceback (most recent call)")),
+        ("power", "power_on", KeyError("fra-gpu-0002")),
+    ],
+)
+async def test_a_step_failing_with_a_bug_is_tried_a_few_times_then_rolled_back(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch, step: str, function: str, error: Exception
+) -> None:
+    calls = []
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        raise error
+
+    monkeypatch.setattr(runner, function, broken)
+    await lab.lifecycle.create(lab.store, "acme", "buggy", fra(2))
+    record = await lab.settle("acme", "buggy")
+
+    attempts = lab.lifecycle.ctx.config.step_attempts
+    assert len(calls) == attempts, "tried again after each lease, then given up"
+    assert record.state is ClusterState.FAILED
+    assert f"the {step} step failed {attempts} time(s) with an internal error ({type(error).__name__})" in record.reason
+    events = await lab.lifecycle.events("acme", "buggy")
+    kinds = [e.kind for e in events]
+    assert kinds.index("failed") < kinds.index("detached") < kinds.index("rolled_back") == len(kinds) - 1, kinds
+    shown = record.reason + " ".join(e.message for e in events)
+    for hidden in ("Traceback", "10.9.8.7", leaf(3), "fra-gpu-0002", "said no"):
+        assert hidden not in shown, hidden
+    stored = await read_cluster(lab.store, cluster_key("acme", "buggy"))
+    assert stored is not None and type(error).__name__ in stored.last_error, "kept for providers"
+    assert not record.members and record.vlan is None
+    assert await node_states(lab.store, FRA_NODES) == {n: ("available", None) for n in FRA_NODES}
+    assert not await used_vlans(lab.store)
+    await lab.check()
