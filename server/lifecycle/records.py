@@ -140,9 +140,10 @@ def end_job(key: str, state: ClusterState, reason: str = "") -> Statement:
     )
 
 
-def step_failed(step: str, attempts: int, error: str) -> dict[str, Any]:
-    """The properties that record an unexpected failure of `step` (its `attempts`-th); for `set_state`."""
-    return {"failed_step": step, "failed_attempts": attempts, "last_error": error}
+def step_failed(key: str, step: str, attempts: int, error: str) -> Statement:
+    """Record an unexpected failure of `step` (its `attempts`-th), leaving the state as it is."""
+    props = {"failed_step": step, "failed_attempts": attempts, "last_error": error}
+    return "MATCH (c:Cluster {key: $key}) SET c += $props", {"key": key, "props": props}
 
 
 _LOCK = "MATCH (c:Cluster {key: $key}) SET c.claiming = $owner"

@@ -33,7 +33,7 @@ from metalgraph.drivers.errors import DriverError
 
 from ..devices.secrets import SecretError
 from ..errors import DomainError
-from ..store.base import StoreError, StoreQueryError
+from ..store.base import Statement, StoreError, StoreQueryError
 from .context import JobContext
 from .detach import detach
 from .events import event_statement
@@ -176,15 +176,15 @@ class JobRunner:
             exc_info=error,
         )
         text = (f"{type(error).__name__}: {error}".splitlines() or [""])[0][:_ERROR_TEXT]
-        failure = step_failed(step, attempts, text)
+        failure = step_failed(record.key, step, attempts, text)
         if attempts >= limit and step != "rollback":
             reason = (
                 f"the {step} step failed {attempts} time(s) with an internal error ({type(error).__name__}); "
                 "the provider's logs have the details"
             )
-            await self._fail(record, reason, **failure)
+            await self._fail(record, reason, failure)
             return
-        await self._write(record, set_state(record.key, record.state, **failure))
+        await self._write(record, failure)
         raise StepRetried(record.key) from None
 
     async def _write(self, record: ClusterRecord, *changes: tuple[str, dict[str, object]]) -> None:
@@ -313,11 +313,12 @@ class JobRunner:
             event_statement(record.key, "ready", ClusterState.READY, message),
         )
 
-    async def _fail(self, record: ClusterRecord, reason: str, **props: object) -> None:
-        """Turn the job into its rollback (setting `props` in the same write)."""
+    async def _fail(self, record: ClusterRecord, reason: str, *also: Statement) -> None:
+        """Turn the job into its rollback (with `also` in the same write)."""
         await self._write(
             record,
-            set_state(record.key, ClusterState.ROLLING_BACK, job_step="rollback", reason=reason, **props),
+            *also,
+            set_state(record.key, ClusterState.ROLLING_BACK, job_step="rollback", reason=reason),
             event_statement(record.key, "failed", ClusterState.ROLLING_BACK, f"{reason}; rolling back"),
         )
 

@@ -529,3 +529,18 @@ def test_looks_like_jwt(realm: Realm, rsa_key: SigningKey) -> None:
     assert not looks_like_jwt("a.b")
     assert not looks_like_jwt("a.b.c.d.e")
     assert not looks_like_jwt("a b.c.d")
+
+
+async def test_the_authenticator_says_when_a_jwt_expires(
+    realm: Realm, verifier: OidcVerifier, rsa_key: SigningKey
+) -> None:
+    """What an open websocket needs to close at the token's `exp`."""
+    from datetime import UTC, datetime
+
+    from metalgraph.server.auth.authenticator import Authenticator
+
+    token = realm.token(rsa_key, realm.claims(roles=["metalgraph-tenant-member"], tenant="acme"))
+    identity = await Authenticator(None, None, verifier, False).identify(f"Bearer {token}", None)  # type: ignore[arg-type]
+    exp = jwt.decode(token, options={"verify_signature": False})["exp"]
+    assert identity.principal == Principal(SUBJECT, Role.TENANT_MEMBER, "acme", AuthMethod.OIDC)
+    assert identity.expires_at == datetime.fromtimestamp(exp, UTC)

@@ -165,6 +165,7 @@ async def test_a_change_the_switch_did_not_keep_is_made_again(lab: Lab) -> None:
     [
         ("network", "converge", RuntimeError(f"switch {leaf(3)} at 10.9.8.7 said no\nTraceback (most recent call)")),
         ("power", "power_on", KeyError("fra-gpu-0002")),
+        ("reserve", "reserve", ValueError("fra-gpu-0002 said no")),
     ],
 )
 async def test_a_step_failing_with_a_bug_is_tried_a_few_times_then_rolled_back(
