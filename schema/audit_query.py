@@ -1,9 +1,13 @@
-"""The `auditLog` connection: providers read every entry; a tenant-admin reads its tenant's only."""
+"""The `auditLog` connection: providers read every entry; a tenant-admin reads its tenant's only.
+
+A tenant sees its entries numbered by its own sequence, with cursors of that sequence and no
+chain hashes: the global seq and the hashes are derived from every tenant's entries."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -21,7 +25,12 @@ AuditOutcome = strawberry.enum(Outcome)
 
 @strawberry.type(description="One entry of the hash-chained audit log.")
 class AuditEntry:
-    seq: int
+    seq: int = strawberry.field(
+        description="Providers: the entry's place in the whole log. Tenants: its place in their tenant's own log."
+    )
+    tenant_seq: int | None = strawberry.field(
+        description="The entry's place in its tenant's own log (what the tenant sees as `seq`); null without a tenant."
+    )
     at: str
     actor: str
     role: str
@@ -30,13 +39,18 @@ class AuditEntry:
     variables: JSON = strawberry.field(description="The operation's arguments, secrets redacted.")
     outcome: AuditOutcome  # type: ignore[valid-type]
     detail: str
-    prev_hash: str
-    hash: str
+    prev_hash: str | None = strawberry.field(
+        description="The hash of the entry before, in the whole log; providers only (null for tenants)."
+    )
+    hash: str | None = strawberry.field(
+        description="SHA-256 of the entry's fields and `prevHash`; providers only (null for tenants)."
+    )
 
     @classmethod
-    def of(cls, entry: Entry) -> AuditEntry:
+    def of(cls, entry: Entry, *, tenant_view: bool = False) -> AuditEntry:
         return cls(
-            seq=entry.seq,
+            seq=entry.tenant_seq if tenant_view and entry.tenant_seq is not None else entry.seq,
+            tenant_seq=entry.tenant_seq,
             at=entry.at,
             actor=entry.actor,
             role=entry.role,
@@ -45,8 +59,8 @@ class AuditEntry:
             variables=json.loads(entry.variables_json),
             outcome=Outcome(entry.outcome),
             detail=entry.detail,
-            prev_hash=entry.prev_hash,
-            hash=entry.hash,
+            prev_hash=None if tenant_view else entry.prev_hash,
+            hash=None if tenant_view else entry.hash,
         )
 
 
@@ -78,7 +92,7 @@ class AuditQuery:
             if moment is not None and moment.tzinfo is None:
                 raise ApiError(Code.INVALID_INPUT, "times need a time zone (e.g. 2026-01-01T00:00:00Z)")
         size = check_page_size(first, info.context.settings.max_page_size)
-        criteria = {
+        criteria: dict[str, Any] = {
             "tenant": tenant,
             "actor": f.actor,
             "operation": f.operation,
@@ -87,13 +101,17 @@ class AuditQuery:
             "until": f.until,
         }
         store = info.context.reader.store
+        tenant_view = own is not None
+        cursor = decode_cursor(after) if after else None
         try:
-            entries, more = await page(store, **criteria, first=size, after=decode_cursor(after) if after else None)
+            entries, more = await page(store, **criteria, first=size, after=cursor, tenant_view=tenant_view)
         except InvalidCursor:
             raise ApiError(Code.INVALID_INPUT, "`after` is not a cursor returned by this API") from None
 
         async def total() -> int:
-            return await count(store, **criteria)
+            return await count(store, **criteria, tenant_view=tenant_view)
 
-        rows = [{"key": e.key, "entry": e} for e in entries]
-        return connection_of(rows, more, after, lambda row: AuditEntry.of(row["entry"]), total)
+        rows = [{"key": e.tenant_key if tenant_view else e.key, "entry": e} for e in entries]
+        return connection_of(
+            rows, more, after, lambda row: AuditEntry.of(row["entry"], tenant_view=tenant_view), total
+        )

@@ -3,7 +3,8 @@
 A mutation's writes reach the store through `AuditingStore`, which commits each write together with
 its audit entry in one transaction; `AuditTrail` then records whatever did not write (a refusal, an
 error, a no-op) once the operation is over. Entries carry the root fields' arguments with secrets
-redacted, never the raw document.
+redacted, never the raw document. Refusals a caller can repeat at will (a limit, or any refusal of an
+anonymous caller) are counted per caller and window rather than written one by one (`AuditLog.refused`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ REFUSALS: dict[str, Outcome] = {
     Code.COST_LIMIT.value: Outcome.LIMITED,
     Code.DEPTH_LIMIT.value: Outcome.LIMITED,
     Code.ALIAS_LIMIT.value: Outcome.LIMITED,
+    Code.TOKEN_LIMIT.value: Outcome.LIMITED,
+    Code.DOCUMENT_TOO_LARGE.value: Outcome.LIMITED,
+    Code.SELECTION_LIMIT.value: Outcome.LIMITED,
+    Code.DIRECTIVE_LIMIT.value: Outcome.LIMITED,
     Code.PAGE_SIZE_LIMIT.value: Outcome.LIMITED,
     Code.INTROSPECTION_DISABLED.value: Outcome.DENIED,
 }
@@ -94,6 +99,7 @@ class AuditingStore(GraphStore):
 def event_for(context: Context, operation: str, outcome: Outcome, detail: str) -> AuditEvent:
     principal = context.principal
     variables = context.audit_arguments
+    tenant: str | None
     if principal is not None and principal.tenant is not None:
         tenant = principal.tenant
     elif principal is not None and outcome is Outcome.OK:
@@ -193,6 +199,10 @@ class AuditTrail(SchemaExtension):
         if refusal is not None:
             code, message = refusal
             outcome = outcomes.get(code, Outcome.ERROR)
-            await context.services.audit.record(event_for(context, operation, outcome, f"{code}: {message}"))
+            event = event_for(context, operation, outcome, f"{code}: {message}")
+            if context.principal is None or (code in REFUSALS and outcome is Outcome.LIMITED):
+                await context.services.audit.refused(event, code)
+            else:
+                await context.services.audit.record(event)
         elif is_mutation and not wrote:
             await context.services.audit.record(event_for(context, operation, Outcome.OK, "no change"))

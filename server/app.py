@@ -25,7 +25,7 @@ from metalgraph.schema.context import Context, new_context
 from metalgraph.schema.schema import build_schema
 from metalgraph.schema.subscription import CredentialWatch, SocketContext, authenticate_connection, socket_context
 
-from .audit import AuditEvent, AuditLog, Outcome
+from .audit import AuditEvent, AuditLog, Outcome, register_secret
 from .auth.authenticator import Authenticator
 from .auth.errors import AuthenticationError
 from .auth.oidc import OidcVerifier
@@ -73,6 +73,7 @@ class GraphQLView(GraphQL[Context, None]):
             principal = await self.services.authenticator.principal(request.headers.get("authorization"), client)
         except AuthenticationError as e:
             auth_error = str(e)
+        request.state.principal = principal  # for RequestLimits, which audits a timeout under it
         scope = EVERYTHING
         if principal is not None and principal.tenant is not None:
             scope = await self.services.scopes.scope(principal.tenant)
@@ -113,17 +114,18 @@ class RequestLimits:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str) -> None:
         client = scope.get("client")
+        principal = scope.get("state", {}).get("principal")  # set once the request authenticated (get_context)
         event = AuditEvent(
-            actor=f"anonymous@{client[0] if client else 'unknown'}",
-            role="",
-            tenant=None,
+            actor=principal.subject if principal else f"anonymous@{client[0] if client else 'unknown'}",
+            role=principal.role.value if principal else "",
+            tenant=principal.tenant if principal else None,
             operation="http",
             variables={},
             outcome=Outcome.LIMITED,
             detail=f"{code}: {message}",
         )
         try:
-            await self.audit.record(event)
+            await self.audit.refused(event, code)
         except StoreError:
             log.warning("could not audit a refused request: %s", message)
         await _graphql_error(status, code, message)(scope, receive, send)
@@ -189,6 +191,7 @@ def create_app(settings: Settings, store: GraphStore | None = None, seed: Seeder
             yield
         finally:
             await services.lifecycle.close()
+            await services.audit.close()  # the refusals counted but not yet written
             if owned:
                 await the_store.close()
 
@@ -202,7 +205,13 @@ def create_app(settings: Settings, store: GraphStore | None = None, seed: Seeder
     async def metrics_endpoint(request: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    audit = AuditLog(the_store)
+    if settings.admin_token is not None:
+        register_secret(settings.admin_token.get_secret_value())  # any string: redacted by its exact value
+    audit = AuditLog(
+        the_store,
+        refusal_window_s=settings.audit_refusal_window_s,
+        anonymous_refusals_per_window=settings.audit_anonymous_refusals_per_window,
+    )
     services = Services(
         audit=audit,
         rate_limiter=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),

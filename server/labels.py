@@ -6,7 +6,7 @@ from .inventory.generation import GENERATION_LABEL
 from .inventory.records import VERTEX_LABELS
 
 TENANCY_LABELS: tuple[str, ...] = ("Tenant", "Cluster", "ApiToken")
-AUDIT_LABELS: tuple[str, ...] = ("AuditEntry", "AuditHead")
+AUDIT_LABELS: tuple[str, ...] = ("AuditEntry", "AuditHead", "AuditTenantHead")
 DISCOVERY_LABELS: tuple[str, ...] = ("LldpScan",)
 LIFECYCLE_LABELS: tuple[str, ...] = ("ClusterEvent", "Network")
 INVENTORY_META_LABELS: tuple[str, ...] = (GENERATION_LABEL,)

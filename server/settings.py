@@ -85,6 +85,16 @@ class Settings(BaseSettings):
     tenant_introspection: bool = Field(default=False, description="Whether tenant tokens may introspect the schema")
     max_request_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body accepted")
     request_timeout_s: float = Field(default=30.0, gt=0, description="Time limit of one GraphQL request")
+    audit_refusal_window_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Repeatable refusals (limits, anonymous callers): a window's first is audited, the rest counted",
+    )
+    audit_anonymous_refusals_per_window: int = Field(
+        default=100,
+        ge=1,
+        description="Anonymous callers whose refusals are audited one by one per window; the rest are counted together",
+    )
     credential_recheck_s: float = Field(
         default=5.0,
         gt=0,

@@ -2,6 +2,9 @@
 
 An entry's `hash` is the SHA-256 (hex) of a canonical JSON document of every other field,
 `prev_hash` included, so editing any field of any entry, or taking one out, breaks the chain.
+An entry of a tenant also carries `tenant_seq`, its place in that tenant's own sequence (1, 2, ...):
+what the tenant sees instead of the global `seq` and the chain's hashes, which are derived from
+every tenant's entries.
 The variables are stored (and hashed) as their canonical JSON text, so that what is hashed is
 exactly what the store holds, with no float or key-order round trip in between.
 """
@@ -17,12 +20,16 @@ from enum import StrEnum
 from typing import Any
 
 from .redaction import redact, redact_text
+from .storable import storable_text
 
 GENESIS_HASH = "0" * 64
 """The `prev_hash` of the first entry."""
 KEY_WIDTH = 12
 """Entry keys are the seq zero-padded to this many digits, so that keys sort as seqs do."""
 MAX_DETAIL = 500
+MAX_OPERATION = 200
+"""Longer operation texts (many root fields) are cut."""
+MAX_MARKER_KEY = 100
 MAX_VARIABLES_JSON = 64 * 1024
 """Variables whose JSON is longer are replaced by a marker naming their size and top-level keys."""
 
@@ -88,7 +95,7 @@ def variables_json(variables: Mapping[str, Any]) -> str:
     text = canonical_json(redact(dict(variables)))
     if len(text) <= MAX_VARIABLES_JSON:
         return text
-    keys = sorted(str(k) for k in variables)[:50]
+    keys = sorted(str(k)[:MAX_MARKER_KEY] for k in variables)[:50]
     return canonical_json({"[truncated]": {"bytes": len(text.encode()), "keys": redact(keys)}})
 
 
@@ -108,11 +115,18 @@ class AuditEntry:
     detail: str
     prev_hash: str
     hash: str
+    tenant_seq: int | None = None
+    """The entry's place in its tenant's own sequence; None for entries of no tenant."""
 
     @property
     def key(self) -> str:
-        """The vertex key, also the pagination cursor of `queries.page`."""
+        """The vertex key, also the pagination cursor of `queries.page` for providers."""
         return entry_key(self.seq)
+
+    @property
+    def tenant_key(self) -> str | None:
+        """The pagination cursor of `queries.page` for the entry's tenant (its `tenant_seq`, padded)."""
+        return entry_key(self.tenant_seq) if self.tenant_seq is not None else None
 
     @property
     def variables(self) -> Any:
@@ -120,8 +134,8 @@ class AuditEntry:
         return json.loads(self.variables_json)
 
     def hashed_fields(self) -> dict[str, Any]:
-        """Every field but `hash`: what the hash covers."""
-        return {
+        """Every field but `hash`: what the hash covers (`tenant_seq` only where there is one)."""
+        fields = {
             "seq": self.seq,
             "at": self.at,
             "actor": self.actor,
@@ -133,6 +147,9 @@ class AuditEntry:
             "detail": self.detail,
             "prev_hash": self.prev_hash,
         }
+        if self.tenant_seq is not None:
+            fields["tenant_seq"] = self.tenant_seq
+        return fields
 
     def computed_hash(self) -> str:
         """The hash these fields should carry."""
@@ -173,6 +190,7 @@ _FIELDS: tuple[tuple[str, type, bool], ...] = (
     ("detail", str, False),
     ("prev_hash", str, False),
     ("hash", str, False),
+    ("tenant_seq", int, True),
 )
 
 
@@ -181,20 +199,25 @@ def compute_hash(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(dict(fields)).encode("utf-8")).hexdigest()
 
 
-def build_entry(event: AuditEvent, *, seq: int, prev_hash: str, at: str) -> AuditEntry:
-    """The entry that records `event` as link `seq` after the entry whose hash is `prev_hash`."""
+def build_entry(
+    event: AuditEvent, *, seq: int, prev_hash: str, at: str, tenant_seq: int | None = None
+) -> AuditEntry:
+    """The entry that records `event` as link `seq` after the entry whose hash is `prev_hash`, and as
+    entry `tenant_seq` of its tenant. Whatever the event's texts hold, the entry is storable."""
     fields: dict[str, Any] = {
         "seq": seq,
         "at": at,
-        "actor": redact_text(event.actor),
-        "role": str(event.role),
-        "tenant": event.tenant,
-        "operation": event.operation,
+        "actor": redact_text(event.actor)[:MAX_DETAIL],
+        "role": storable_text(str(event.role))[:MAX_OPERATION],
+        "tenant": storable_text(event.tenant) if event.tenant is not None else None,
+        "operation": redact_text(event.operation)[:MAX_OPERATION],
         "variables": variables_json(event.variables),
         "outcome": str(Outcome(event.outcome)),
         "detail": redact_text(event.detail)[:MAX_DETAIL],
         "prev_hash": prev_hash,
     }
+    if tenant_seq is not None:
+        fields["tenant_seq"] = tenant_seq
     digest = compute_hash(fields)
     fields["variables_json"] = fields.pop("variables")
     return AuditEntry(**fields, hash=digest)

@@ -10,8 +10,10 @@ is not redacted: those name or describe a secret without holding it. A key that 
 (`createToken`, `rotateSecret`: a verb, then a secret word) holding a map is a GraphQL field and its
 arguments: they are redacted one by one rather than as a whole (a plain value under it is redacted).
 
-Whatever the key, an API token (`mg_...`), a JWT (`eyJ...` in three base64url segments) or a
-`Bearer ...` credential inside any string is replaced by `[redacted]`.
+Whatever the key, an API token (`mg_...`), a JWT (`eyJ...` in three base64url segments), a
+`Bearer ...` credential (not a plain word: "Bearer token required" stays readable) or a secret the
+process was configured with (`register_secret`: the admin token, any string) inside any string is
+replaced by `[redacted]`. The result is storable (see `storable`) and nested at most `MAX_DEPTH` deep.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
+
+from .storable import MAX_DEPTH, TOO_DEEP, storable_text
 
 REDACTED = "[redacted]"
 
@@ -102,8 +106,17 @@ _WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _SECRET_TEXT = re.compile(
     r"(?<![A-Za-z0-9])mg_[A-Za-z0-9_-]{16,}"  # one of our API tokens (mg_<id>_<secret>)
     r"|(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*"  # a JWT (JWS compact form)
-    r"|(?<=(?i:bearer) )[^\s\"',;]+"  # whatever follows `Bearer `
+    r"|(?<=(?i:bearer) )(?!(?:<[^<>\s]*>|[A-Za-z]{1,24})[.,;:!?)\]\"']*(?:\s|$))[^\s\"',;]+"
+    # what follows `Bearer `, unless it is a plain word ("Bearer token required") or a <placeholder>
 )
+_configured: set[str] = set()
+"""Secrets this process holds (`register_secret`), redacted by their exact value."""
+
+
+def register_secret(value: str) -> None:
+    """Redact `value` wherever it appears from now on (for secrets of any shape, like the admin token)."""
+    if value:
+        _configured.add(value)
 
 
 def key_words(name: str) -> list[str]:
@@ -132,8 +145,12 @@ def is_secret_key(name: str) -> bool:
 
 
 def redact_text(text: str) -> str:
-    """`text` with every API token, JWT and bearer credential in it replaced by `[redacted]`."""
-    return _SECRET_TEXT.sub(REDACTED, text)
+    """`text` with every API token, JWT, bearer credential and configured secret replaced by `[redacted]`,
+    and made storable (NUL characters and lone surrogates escaped)."""
+    for secret in sorted(_configured, key=len, reverse=True):  # a secret inside another goes with it
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return storable_text(_SECRET_TEXT.sub(REDACTED, text))
 
 
 def names_an_operation(name: str) -> bool:
@@ -142,19 +159,20 @@ def names_an_operation(name: str) -> bool:
     return len(words) > 1 and words[0] in _OPERATION_VERBS
 
 
-def _redact_item(key: str, value: Any) -> Any:
+def _redact_item(key: str, value: Any, depth: int) -> Any:
     if not is_secret_key(key):
-        return redact(value)
+        return redact(value, _depth=depth)
     if isinstance(value, Mapping) and names_an_operation(key):
-        return redact(value)  # the arguments of `createToken`: each is judged by its own key and value
+        return redact(value, _depth=depth)  # the arguments of `createToken`: each judged by its own key and value
     return REDACTED
 
 
-def redact(value: Any) -> Any:
-    """A JSON-ready copy of `value` with secrets redacted, recursively (maps, lists, strings).
+def redact(value: Any, *, _depth: int = 0) -> Any:
+    """A JSON-ready, storable copy of `value` with secrets redacted, recursively (maps, lists, strings).
 
     Values that JSON cannot hold become strings (dates as ISO-8601, enums as their value, NaN and
-    infinities as text, anything else as `str()`), themselves scanned for tokens.
+    infinities as text, anything else as `str()`), themselves scanned for tokens. Maps and lists
+    deeper than `MAX_DEPTH` are replaced by a marker.
     """
     if value is None or isinstance(value, bool | int):
         return value.value if isinstance(value, Enum) else value
@@ -162,11 +180,13 @@ def redact(value: Any) -> Any:
         return redact_text(value.value if isinstance(value, Enum) else value)
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
+    if isinstance(value, Mapping | list | tuple | set | frozenset) and _depth >= MAX_DEPTH:
+        return TOO_DEEP
     if isinstance(value, Mapping):
-        return {redact_text(str(k)): _redact_item(str(k), v) for k, v in value.items()}
+        return {redact_text(str(k)): _redact_item(str(k), v, _depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value, key=repr) if isinstance(value, set | frozenset) else value
-        return [redact(item) for item in items]
+        return [redact(item, _depth=_depth + 1) for item in items]
     if isinstance(value, Enum):
         return redact(value.value)
     if isinstance(value, datetime | date):

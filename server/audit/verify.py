@@ -1,10 +1,12 @@
-"""Checking the chain: every entry intact, in order, none missing, and the head on the last one.
+"""Checking the chain: every entry intact, in order, none missing, and the head on the last one;
+each tenant's own sequence without gaps or repeats, and its tenant head on its last entry.
 
 Entries are read in seq order, a page at a time (one store round trip per page), so a log of
-any length is checked in bounded memory. The walk stops at the first problem. A chain that was
-rewritten from some entry to the end, with every hash recomputed and the head moved, verifies;
-to catch that, keep the head hash that `verify` reports somewhere the store's writers cannot
-reach, and compare.
+any length is checked in memory bounded by the number of tenants. The walk stops at the first
+problem. A chain that was rewritten from some entry to the end, with every hash recomputed and the
+head moved, verifies, and so does a chain whose newest entries were taken off with the head moved
+back; to catch those, keep the head seq and hash that `verify` reports somewhere the store's writers
+cannot reach, and compare.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ class Problem(StrEnum):
     DUPLICATE = "duplicate"
     """Two entries claim one seq, or entries exist outside the chain."""
     HEAD = "head"
-    """The head is missing, doubled, or does not name the last entry."""
+    """The head is missing, doubled, or does not name the last entry (or a tenant head its tenant's)."""
+    TENANT_SEQUENCE = "tenant_sequence"
+    """A tenant's own sequence skips, repeats or goes back, or an entry of no tenant carries one."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,8 @@ async def verify(store: GraphStore, *, page_size: int = PAGE_SIZE) -> VerifyResu
             if len(rows) < page_size:
                 break
         walk.finish(head_seq, head_hash)
+        tenant_heads = await store.read("MATCH (t:AuditTenantHead) RETURN t.key AS tenant, t.seq AS seq")
+        walk.finish_tenants({row["tenant"]: row["seq"] for row in tenant_heads}, len(tenant_heads))
         total = (await store.read("MATCH (e:AuditEntry) RETURN count(e) AS n"))[0]["n"]
         if total != walk.checked:
             raise _Broken(
@@ -109,6 +115,8 @@ class _Walk:
         self.checked = 0
         self.last_seq = 0
         self.last_hash = GENESIS_HASH
+        self.tenant_seqs: dict[str, int] = {}
+        """Each tenant's last `tenant_seq` (tenants whose entries predate the sequence: absent)."""
 
     def step(self, props: dict[str, Any]) -> None:
         expected = self.last_seq + 1
@@ -131,8 +139,39 @@ class _Walk:
             )
         if entry.computed_hash() != entry.hash:
             raise _Broken(entry.seq, Problem.EDITED, f"entry {entry.seq} was altered (its hash does not match)")
+        self._step_tenant(entry)
         self.checked += 1
         self.last_seq, self.last_hash = entry.seq, entry.hash
+
+    def _step_tenant(self, entry: AuditEntry) -> None:
+        if entry.tenant is None:
+            if entry.tenant_seq is not None:
+                raise _Broken(entry.seq, Problem.TENANT_SEQUENCE, f"entry {entry.seq} has a tenant seq but no tenant")
+            return
+        last = self.tenant_seqs.get(entry.tenant)
+        if entry.tenant_seq is None:
+            if last is not None:
+                message = f"entry {entry.seq} of tenant {entry.tenant!r} has no tenant seq"
+                raise _Broken(entry.seq, Problem.TENANT_SEQUENCE, message)
+            return  # written before tenants had their own sequence
+        expected = (last or 0) + 1
+        if entry.tenant_seq != expected:
+            raise _Broken(
+                entry.seq,
+                Problem.TENANT_SEQUENCE,
+                f"entry {entry.seq} is entry {entry.tenant_seq} of tenant {entry.tenant!r}, which is at {expected}",
+            )
+        self.tenant_seqs[entry.tenant] = entry.tenant_seq
+
+    def finish_tenants(self, heads: dict[Any, Any], rows: int) -> None:
+        if rows != len(heads):
+            raise _Broken(None, Problem.HEAD, "a tenant has several audit tenant heads")
+        for tenant in sorted(set(heads) | set(self.tenant_seqs), key=str):
+            head, last = heads.get(tenant), self.tenant_seqs.get(tenant, 0)
+            if head != last:
+                raise _Broken(
+                    None, Problem.HEAD, f"tenant {tenant!r}: its head is at {head!r}, its last entry is {last}"
+                )
 
     def finish(self, head_seq: Any, head_hash: Any) -> None:
         if head_seq is None:

@@ -1,7 +1,7 @@
 """A placement index kept current with the store, for the planner to read in memory.
 
-Occupancy (states, health, cluster membership, link errors) is re-read when the audit head's
-sequence number moved (every change through the API appends to the audit log, in any server
+Occupancy (states, health, cluster membership, link errors) is re-read when the audit head's count
+of changes moved (every change through the API appends to the audit log with it, in any server
 sharing the store: see tenancy.visibility.ScopeCache) or after `occupancy_max_age_s`. The topology
 is rebuilt before answering when the inventory's generation moved (every inventory change moves
 it, see inventory.generation), when the store's nodes or switch count no longer match it, or after
@@ -26,7 +26,8 @@ from .loader import load_index, load_occupancy
 log = logging.getLogger(__name__)
 
 _MARKS = (
-    f"OPTIONAL MATCH (h:AuditHead {{key: 'head'}}) WITH h {READ_GENERATION} RETURN h.seq AS seq, g.seq AS generation"
+    f"OPTIONAL MATCH (h:AuditHead {{key: 'head'}}) WITH h {READ_GENERATION} "
+    "RETURN h.changes AS seq, g.seq AS generation"
 )
 
 

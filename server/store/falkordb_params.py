@@ -19,12 +19,14 @@ from .base import InvalidValue
 
 _KEY = re.compile(r'([{,])"([A-Za-z_][A-Za-z0-9_]*)":')
 _OTHER_ESCAPES = re.compile(r"\\[^\"\\]")
+_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+"""A NUL character as JSON escapes it: backslash-u-0000 after an even number of backslashes (else it is text)."""
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
 def _literal(value: Any) -> str:
     text = _encode(value)
-    if "\\u0000" in text:  # FalkorDB's query text is a C string
+    if "\\u0000" in text and _NUL.search(text):  # FalkorDB's query text is a C string
         raise InvalidValue("text may not contain NUL characters")
     if _OTHER_ESCAPES.search(text):
         return str(stringify_param_value(value))

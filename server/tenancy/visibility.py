@@ -101,15 +101,16 @@ async def _add_uplinks(store: GraphStore, seen: dict[str, set[str]]) -> None:
                 frontier.add(row["peer"])
 
 
-_CHANGE_MARK = "OPTIONAL MATCH (h:AuditHead {key: 'head'}) RETURN h.seq AS seq"
+_CHANGE_MARK = "OPTIONAL MATCH (h:AuditHead {key: 'head'}) RETURN h.changes AS seq"
+"""The audit head's count of appends that carried changes (refusals and no-ops do not move it)."""
 
 
 class ScopeCache:
     """Tenant scopes, reused while nothing has changed.
 
-    Every change made through the API appends to the audit log, so the audit head's sequence number
-    says whether anything changed since a scope was computed, in this process or any other sharing
-    the store: one small read instead of a few large ones. Changes that bypass the API (a CLI import
+    Every change made through the API appends to the audit log with it, so the audit head's count of
+    such appends says whether anything changed since a scope was computed, in this process or any
+    other sharing the store: one small read instead of a few large ones. Changes that bypass the API (a CLI import
     into a store a server is using) are picked up after `max_age_s`.
     """
 

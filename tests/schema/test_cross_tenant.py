@@ -379,7 +379,10 @@ async def test_b_reads_its_own_audit_entries_only(world: World, request: pytest.
     assert any(e["operation"] == "updateCluster" and e["outcome"] == "NOT_FOUND" for e in b_entries)
     a_entries = (await world.ok("a_admin", entries_query))["auditLog"]["edges"]
     assert a_entries and {e["node"]["tenant"] for e in a_entries} == {A_TENANT}
-    assert not {e["node"]["seq"] for e in a_entries} & {e["seq"] for e in b_entries}
+    # Each tenant reads its own sequence and no chain hash: nothing derived from the other's entries.
+    for entries in (b_entries, [e["node"] for e in a_entries]):
+        assert [e["seq"] for e in entries] == list(range(len(entries), 0, -1))
+        assert {e["hash"] for e in entries} == {e["prevHash"] for e in entries} == {None}
     for f in (
         {"tenant": A_TENANT},
         {"actor": f"token:{sorted(world.a_token_ids)[0]}"},
@@ -523,5 +526,7 @@ async def test_a_caller_without_credentials_cannot_write_into_b_s_audit_log(worl
     for headers in ({}, {"Authorization": "Bearer garbage"}, {"Authorization": f"Bearer mg_{'q' * 16}_{'x' * 43}"}):
         response = await world.client.post("/graphql", json={"query": query}, headers=headers)
         assert error_codes(response.json()) == ["UNAUTHENTICATED"]
-    assert await world.audit_count() == all_before + 3, "refused requests are audited"
+    # Anonymous refusals are audited per caller and window: the first now, the others as one count when
+    # the window closes (tests/schema/test_audit_api.py checks the counts).
+    assert await world.audit_count() == all_before + 1, "refused requests are audited"
     assert await world.audit_count(B_TENANT) == b_before, "but not in B's log, which they could flood"

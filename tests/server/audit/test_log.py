@@ -99,10 +99,10 @@ async def test_a_writer_that_lost_a_race_rereads_the_head_and_retries(store: Gra
     read_head = this_server._head
     reads = 0
 
-    async def head_then_race() -> Head:
+    async def head_then_race(tenant: str | None) -> Head:
         nonlocal reads
         reads += 1
-        current = await read_head()
+        current = await read_head(tenant)
         if reads == 1:  # the other server appends between this one's read and its write
             await other_server.record(make_event(1, actor="other"))
         return current
@@ -110,7 +110,7 @@ async def test_a_writer_that_lost_a_race_rereads_the_head_and_retries(store: Gra
     this_server._head = head_then_race  # type: ignore[method-assign]
     entry = await this_server.record(make_event(2, actor="this"), [("CREATE (:GPU {key: 'g1'})", {})])
     assert reads == 2
-    assert (entry.seq, entry.actor) == (2, "this")
+    assert (entry.seq, entry.tenant_seq, entry.actor) == (2, 2, "this")  # both of tenant acme
     assert [e.actor for e in await stored_entries(store)] == ["other", "this"]
     assert await store.read("MATCH (g:GPU) RETURN count(g) AS c") == [{"c": 1}]
     assert (await verify(store)).intact

@@ -10,7 +10,7 @@ import pytest
 
 from metalgraph.server.audit import AuditEvent, redact, redact_text
 from metalgraph.server.audit.entry import MAX_VARIABLES_JSON, build_entry, variables_json
-from metalgraph.server.audit.redaction import REDACTED, is_secret_key
+from metalgraph.server.audit.redaction import REDACTED, is_secret_key, register_secret
 
 API_TOKEN = "mg_abcdefghijklmnop_" + "A1b2-_" * 7 + "x"
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLWJ5dGVz"
@@ -149,3 +149,34 @@ def test_huge_variables_are_replaced_by_a_marker() -> None:
     text = variables_json({"importInventory": {"nodes": ["n" * 100] * 2000}, "dryRun": False})
     assert len(text) < MAX_VARIABLES_JSON
     assert text == '{"[truncated]":{"bytes":206046,"keys":["dryRun","importInventory"]}}'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "credentials required (Authorization: Bearer <token>)",
+        "a Bearer token is required",
+        "send Bearer tokens only",
+        "expected 'Bearer token', got 'Basic'",
+    ],
+)
+def test_bearer_followed_by_a_plain_word_stays_readable(text: str) -> None:
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize("credential", ["abc.def-ghi", "s3cr3t", "dGhpcyBpcyBhIHRva2Vu", "a" * 40])
+def test_the_credential_after_bearer_is_redacted(credential: str) -> None:
+    assert redact_text(f"got Bearer {credential} from x") == f"got Bearer {REDACTED} from x"
+
+
+def test_a_configured_secret_is_redacted_by_its_exact_value_wherever_it_appears() -> None:
+    admin = "correct horse battery staple"  # free-form: no pattern would recognise it
+    register_secret(admin)
+    assert redact({"expiresIn": admin, "note": f"x{admin}y", admin: 1}) == {
+        "expiresIn": REDACTED,
+        "note": f"x{REDACTED}y",
+        REDACTED: 1,
+    }
+    event = AuditEvent("admin", "provider-admin", None, "createApiToken", {"expiresIn": admin}, detail=f"bad {admin}")
+    entry = build_entry(event, seq=1, prev_hash="0" * 64, at="2025-01-01T00:00:00.000+00:00")
+    assert admin not in entry.variables_json and admin not in entry.detail

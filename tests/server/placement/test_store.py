@@ -66,14 +66,14 @@ async def test_the_cache_follows_the_store(store: GraphStore) -> None:
     pos = second.topology.node_pos[node]
     assert second.occupancy.member[pos] and not first.occupancy.member[pos]
     assert second.topology is first.topology and cache.topology_loads == 1
-    # an audit append (what every API change does) is seen without invalidate()
-    await store.write_atomically([("MERGE (h:AuditHead {key: 'head'}) SET h.seq = 7", {})])
+    # an audit append that carries changes (what every API change does) is seen without invalidate()
+    await store.write_atomically([("MERGE (h:AuditHead {key: 'head'}) SET h.seq = 7, h.changes = 7", {})])
     await store.write_atomically([("MATCH (:Cluster)-[m:MEMBER]->(:Node {key: $node}) DELETE m", {"node": node})])
     third = await cache.index()
     assert not third.occupancy.member[pos] and cache.topology_loads == 1
     # more nodes in the store: the topology is rebuilt
     await service.import_inventory(store, generate_fabric(512))
-    await store.write_atomically([("MATCH (h:AuditHead {key: 'head'}) SET h.seq = 8", {})])
+    await store.write_atomically([("MATCH (h:AuditHead {key: 'head'}) SET h.seq = 8, h.changes = 8", {})])
     fourth = await cache.index()
     assert fourth.topology.size == 64 and cache.topology_loads == 2
     assert not plan(fourth, ClusterSpec(nodes=1, gpu_model="B200")).feasible
