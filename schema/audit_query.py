@@ -17,6 +17,7 @@ from metalgraph.server.audit import InvalidCursor, Outcome, count, page
 
 from .connection import Connection, check_page_size, connection_of, decode_cursor
 from .errors import ApiError, Code
+from .lifecycle_scope import audit_entries
 from .permissions import AdminsAndProviderViewers
 from .types import Ctx
 
@@ -112,6 +113,7 @@ class AuditQuery:
             return await count(store, **criteria, tenant_view=tenant_view)
 
         rows = [{"key": e.tenant_key if tenant_view else e.key, "entry": e} for e in entries]
+        shown = await audit_entries(info)  # what a tenant reads of infrastructure: tenancy.disclosure
         return connection_of(
-            rows, more, after, lambda row: AuditEntry.of(row["entry"], tenant_view=tenant_view), total
+            rows, more, after, lambda row: AuditEntry.of(shown(row["entry"]), tenant_view=tenant_view), total
         )

@@ -1,21 +1,28 @@
-"""Whose cluster a lifecycle field acts on, and what of placement text its caller may read."""
+"""Whose cluster a lifecycle field acts on, and what of the server's text its caller may read
+(`tenancy.disclosure`: placement text, cluster events and reasons, audit entries)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from metalgraph.server.audit import AuditEntry
+from metalgraph.server.tenancy.disclosure import TenantText, tenant_entry, tenant_text
 from metalgraph.server.topology.reader import Props, TopologyReader
 
 from .context import Loaders
 from .errors import ApiError, Code
-from .lifecycle_redact import redactor
 from .types import Ctx
 
 Explain = Callable[[str], str]
+EntryView = Callable[[AuditEntry], AuditEntry]
 
 
 def _unchanged(text: str) -> str:
     return text
+
+
+def _as_stored(entry: AuditEntry) -> AuditEntry:
+    return entry
 
 
 def acting_tenant(info: Ctx, tenant: str | None) -> str:
@@ -39,18 +46,33 @@ async def visible_cluster(info: Ctx, tenant: str, name: str) -> Props:
     return props
 
 
+async def _rule(info: Ctx) -> TenantText:
+    return tenant_text(await info.context.services.lifecycle.ctx.placement.index())
+
+
+def _own_names(info: Ctx) -> frozenset[str]:
+    scope = info.context.scope
+    return frozenset(scope.keys("Node") or ()) | frozenset(scope.keys("Switch") or ())
+
+
 async def explainer(info: Ctx, *, keep_own: bool) -> Explain:
-    """How the caller reads placement text: providers as it is; tenants with infrastructure names
-    replaced by their level words, except (with `keep_own`) the nodes and switches their scope holds
-    (domain names are always replaced; see `lifecycle_redact`)."""
+    """How the caller reads the server's text about clusters and placement: providers as it is; tenants
+    by the rule of `tenancy.disclosure`, reading (with `keep_own`) the names of the nodes and switches
+    their scope holds, and no other (placement answers and refusals: none at all)."""
     if info.context.tenant is None:
         return _unchanged
-    names = redactor(await info.context.services.lifecycle.ctx.placement.index())
-    keep: frozenset[str] = frozenset()
-    if keep_own:
-        scope = info.context.scope
-        keep = frozenset(scope.keys("Node") or ()) | frozenset(scope.keys("Switch") or ())
-    return lambda text: names.redact(text, keep)
+    rule = await _rule(info)
+    keep = _own_names(info) if keep_own else frozenset()
+    vlans = info.context.scope.all_vlans
+    return lambda text: rule.read(text, keep, vlans)
+
+
+async def audit_entries(info: Ctx) -> EntryView:
+    """How the caller reads audit entries: providers as stored; tenants by the rule of `tenancy.disclosure`."""
+    if info.context.tenant is None:
+        return _as_stored
+    rule, keep, vlans = await _rule(info), _own_names(info), info.context.scope.all_vlans
+    return lambda entry: tenant_entry(entry, rule, keep, vlans)
 
 
 async def refresh_scope(info: Ctx) -> None:

@@ -8,6 +8,7 @@ import strawberry
 from metalgraph.server.auth import tokens
 from metalgraph.server.tenancy.capacity import free_capacity
 from metalgraph.server.tenancy.clusters import cluster_key
+from metalgraph.server.tenancy.disclosure import tenant_capacity
 from metalgraph.server.topology.pages import Selection
 
 from .connection import Connection, paginate
@@ -73,9 +74,14 @@ class TenancyQuery:
         records = await tokens.list_tokens(info.context.reader.store, own if own is not None else tenant)
         return [ApiToken.of(r) for r in records]
 
-    @strawberry.field(description="Free nodes and GPUs of the pool by site, spine pod and GPU model (counts only).")
+    @strawberry.field(
+        description="Free nodes and GPUs of the pool by site, spine pod and GPU model (counts only; tenants: by "
+        "site and GPU model)."
+    )
     async def free_capacity(self, info: Ctx) -> list[CapacityBucket]:
         found = await free_capacity(info.context.reader.store)
+        if info.context.tenant is not None:
+            found = tenant_capacity(found)
         return [
             CapacityBucket(
                 site=c.site, pod=c.pod, gpu_model=c.gpu_model, free_nodes=c.free_nodes, free_gpus=c.free_gpus

@@ -140,7 +140,7 @@ class Viewer:
 @strawberry.type(description="Free capacity of the pool in one topology domain: counts only, never node names.")
 class CapacityBucket:
     site: str
-    pod: str = strawberry.field(description="The spine pod (block); empty outside pods.")
+    pod: str = strawberry.field(description="The spine pod (block); empty outside pods, and for tenants.")
     gpu_model: str
     free_nodes: int
     free_gpus: int

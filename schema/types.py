@@ -264,19 +264,25 @@ class Nic(Wrapped):
 class Switch(Wrapped):
     name: str
     role: SwitchRole  # type: ignore[valid-type]
-    model: str
-    mgmt_address: str
-    driver: str = strawberry.field(description="Name of the driver that manages this switch.")
-    pod: str = strawberry.field(description="The spine pod (block) of a leaf or spine.")
+    model: str | None = strawberry.field(description="The switch model. Providers only: null for tenants.")
+    mgmt_address: str | None = strawberry.field(
+        description="Where the switch is managed. Providers only: null for tenants."
+    )
+    driver: str | None = strawberry.field(
+        description="Name of the driver that manages this switch. Providers only: null for tenants."
+    )
+    pod: str | None = strawberry.field(
+        description="The spine pod (block) of a leaf or spine. Providers only: null for tenants."
+    )
 
     def __init__(self, props: Props) -> None:
-        self._p = props
+        self._p = props  # as the caller may read them (`tenancy.disclosure`): a tenant's lack what it may not
         self.name = props["name"]
         self.role = model.SwitchRole(props["role"])
-        self.model = props.get("model", "")
-        self.mgmt_address = props.get("mgmt_address", "")
-        self.driver = props.get("driver", "")
-        self.pod = props.get("pod", "")
+        self.model = props.get("model")
+        self.mgmt_address = props.get("mgmt_address")
+        self.driver = props.get("driver")
+        self.pod = props.get("pod")
 
     @strawberry.field
     async def rack(self, info: Ctx) -> Rack | None:

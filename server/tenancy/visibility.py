@@ -5,7 +5,8 @@ GPUs, NICs and racks, and the racks' sites), the switch ports those NICs are cab
 switches holding those ports, and the uplinks above them: cables from a switch to a switch of a
 higher tier (leaf -> spine -> core), which is where the traffic between its nodes flows.
 Nothing else: another tenant's nodes, the ports they use, their clusters and VLANs stay unseen,
-even on a shared leaf switch.
+even on a shared leaf switch. What a tenant reads of the vertices it sees (which properties, which
+VLANs of a shared trunk: its own of that port's site) is the rule of `disclosure`.
 
 Every read of the API goes through a `Scope` (see `topology.reader.TopologyReader`), so a new
 field inherits these rules instead of having to remember them.
@@ -18,6 +19,7 @@ import time
 
 from ..store.base import GraphStore
 from ..topology.scope import Scope
+from .disclosure import TENANT_FIELDS
 
 TIERS = {"leaf": 0, "oob": 0, "spine": 1, "core": 2}
 """Switch roles by height in the fabric; uplinks go from a lower tier to a higher one (`_TIER` in Cypher)."""
@@ -27,8 +29,19 @@ _OWNED = """
 MATCH (t:Tenant {key: $tenant})
 OPTIONAL MATCH (t)-[:OWNS]->(c:Cluster)
 OPTIONAL MATCH (c)-[:MEMBER]->(n:Node)
-RETURN t.key AS tenant, collect(DISTINCT c.key) AS clusters, collect(DISTINCT c.vlan) AS vlans,
-       collect(DISTINCT n.key) AS nodes
+RETURN t.key AS tenant, collect(DISTINCT c.key) AS clusters, collect(DISTINCT n.key) AS nodes
+"""
+
+_VLANS = """
+MATCH (:Tenant {key: $tenant})-[:OWNS]->(c:Cluster)
+OPTIONAL MATCH (c)-[:ON]->(net:Network)
+RETURN c.site AS site, c.vlan AS vlan, net.site AS net_site, net.vlan_id AS net_vlan
+"""
+"""A cluster's VLAN is owned in its site: its `Network` (`site/vlan`), or the cluster's own `site` and `vlan`."""
+
+_SWITCH_SITES = """
+UNWIND $switches AS k MATCH (site:Site)-[:HAS_RACK]->(:Rack)-[:HOLDS]->(s:Switch {key: k})
+RETURN s.key AS switch, site.key AS site
 """
 
 _HARDWARE = """
@@ -60,7 +73,7 @@ async def tenant_scope(store: GraphStore, tenant: str) -> Scope:
     """What `tenant` may see; a handful of round trips however large its clusters are."""
     owned = await store.read(_OWNED, {"tenant": tenant})
     if not owned:
-        return Scope({}, tenant)
+        return Scope({}, tenant, rule=TENANT_FIELDS)
     clusters, nodes = owned[0]["clusters"], owned[0]["nodes"]
     seen: dict[str, set[str]] = {
         "Tenant": {tenant},
@@ -83,8 +96,25 @@ async def tenant_scope(store: GraphStore, tenant: str) -> Scope:
         seen["Switch"].update(rows[0]["switches"] if rows else [])
         seen["Site"].update(rows[0]["sites"] if rows else [])
         await _add_uplinks(store, seen)
-    vlans = frozenset(v for v in owned[0]["vlans"] if v is not None)
-    return Scope({label: frozenset(keys) for label, keys in seen.items()}, tenant, vlans)
+    switch_sites = {
+        r["switch"]: r["site"] for r in await store.read(_SWITCH_SITES, {"switches": sorted(seen["Switch"])})
+    }
+    return Scope(
+        {label: frozenset(keys) for label, keys in seen.items()},
+        tenant,
+        await _vlans_by_site(store, tenant),
+        switch_sites,
+        TENANT_FIELDS,
+    )
+
+
+async def _vlans_by_site(store: GraphStore, tenant: str) -> dict[str, frozenset[int]]:
+    owned: dict[str, set[int]] = {}
+    for row in await store.read(_VLANS, {"tenant": tenant}):
+        for site, vlan in ((row["site"], row["vlan"]), (row["net_site"], row["net_vlan"])):
+            if site is not None and vlan is not None:
+                owned.setdefault(site, set()).add(int(vlan))
+    return {site: frozenset(vlans) for site, vlans in owned.items()}
 
 
 async def _add_uplinks(store: GraphStore, seen: dict[str, set[str]]) -> None:

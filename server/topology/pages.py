@@ -22,9 +22,12 @@ class Selection:
     prefix: str = ""
     where: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
+    filtered: set[str] = field(default_factory=set)
+    """The properties of `n` a condition reads: one the caller may not read makes the selection empty."""
 
     def equals(self, prop: str, value: Any) -> Selection:
         if value is not None:
+            self.filtered.add(prop)
             name = f"p_{prop}"
             self.where.append(f"n.{prop} = ${name}")
             self.params[name] = value
@@ -32,6 +35,7 @@ class Selection:
 
     def at_least(self, prop: str, value: Any) -> Selection:
         if value is not None:
+            self.filtered.add(prop)
             name = f"min_{prop}"
             self.where.append(f"n.{prop} >= ${name}")
             self.params[name] = value
@@ -39,6 +43,7 @@ class Selection:
 
     def starts_with(self, prop: str, value: str | None) -> Selection:
         if value:
+            self.filtered.add(prop)
             name = f"prefix_{prop}"
             self.where.append(f"n.{prop} STARTS WITH ${name}")
             self.params[name] = value
@@ -51,6 +56,8 @@ class Selection:
         if visible is not None:
             where.append("n.key IN $visible")
             params["visible"] = sorted(visible)
+            if any(scope.hides(self.label, prop) for prop in self.filtered):
+                params["visible"] = []
         if after is not None:
             where.append("n.key > $after")
             params["after"] = after
@@ -77,7 +84,8 @@ async def count(store: GraphStore, scope: Scope, sel: Selection) -> int:
 
 
 def _link_filter(scope: Scope, after: str | None) -> tuple[str, dict[str, Any]]:
-    where, params = [], {}
+    where: list[str] = []
+    params: dict[str, Any] = {}
     if after is not None:
         where.append("a.key > $after")
         params["after"] = after

@@ -185,19 +185,19 @@ async def shortest_path(
     for name in (from_node, to_node):
         if not scope.sees("Node", name):
             raise UnknownVertex("Node", name)
-    sources, targets = await _ends(store, from_node, to_node, role_value)
+    sources, targets = await _ends(store, scope, from_node, to_node, role_value)
     search = _Search(store, scope, {e.switch for e in sources}, {e.switch for e in targets})
     await search.run(from_node, to_node)
     return _choose(search, sources, targets)
 
 
-async def _ends(store: GraphStore, a: str, b: str, role: str) -> tuple[list[_End], list[_End]]:
+async def _ends(store: GraphStore, scope: Scope, a: str, b: str, role: str) -> tuple[list[_End], list[_End]]:
     rows = await store.read(_ENDS, {"names": [a, b], "role": role})
     found: dict[str, list[_End]] = {}
     for row in rows:
         ends = found.setdefault(row["name"], [])
         if row["nic"] is not None and row["switch"] is not None and row["speed"] is not None:
-            nic = dict(row["nic"])
+            nic = scope.redact("NIC", dict(row["nic"]))
             ends.append(_End(nic, row["port"], row["port_key"], row["switch"], float(row["speed"])))
     for name in (a, b):
         if name not in found:

@@ -1,12 +1,17 @@
 """A two-tenant world for the cross-tenant tests, and the checker that finds tenant A's data in a response.
 
 Tenant A (`acme-corp`) is the victim: every identifier it owns contains the marker `acme` (tenant,
-clusters, nodes, serials, GPU uuids, NIC names, BMC addresses, its leaf ports `eth-acme-*`, its rack,
+clusters, nodes, serials, GPU uuids, NIC names, BMC addresses, its leaf ports `eth-acme-*`, its racks,
 the leaf only its nodes use, its audit entries), except what cannot hold letters: its MACs and API
-token ids are collected in sets, its VLANs (3917, 3918) are recognised in `vlan` fields. Tenant B
+token ids are collected in sets, its VLANs are recognised in `vlan` fields (see `Forbidden`). Tenant B
 (`bravo-co`) is the attacker: a cluster with one node on the same leaf switch as A's nodes (shared
 switch, shared spine uplinks) and one on another leaf, so that B has a path through the spines.
 Free nodes sit on both of B's leaves.
+
+Two sites draw VLANs from overlapping pools, and each tenant has a cluster in both: in site 2, a leaf
+both tenants use, with a trunk uplink carrying both tenants' VLANs, and VLAN ids swapped: A's 2001 there
+is B's VLAN in site 1, B's 3917 there is A's in site 1. A VLAN is owned per site, so B may read 3917 on
+ports of site 2 and never on those of site 1, and 2001 the other way round.
 
 The inventory is loaded with the pydantic models; tenants and tokens are made through the API with the
 bootstrap admin token; the clusters are written ready, as the lifecycle leaves them (`allocated.py`:
@@ -19,7 +24,7 @@ from __future__ import annotations
 import base64
 import re
 import sys
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,25 +59,51 @@ GHOST = "acmq"
 
 A_TENANT, B_TENANT = "acme-corp", "bravo-co"
 A_VLANS = (3917, 3918)
+"""A's VLANs in site 1."""
 B_VLAN = 2001
+"""B's VLAN in site 1; A's in site 2."""
 SITE = "site-1"
+SITE2 = "site-2"
+SITE2_POOL = "2000-3999"
+"""Overlaps site 1's (the default pool, 1000-3999)."""
+SHARED_LEAF2 = "leaf-shared2"
+"""Site 2's leaf: one node of each tenant, and a trunk uplink carrying both tenants' VLANs."""
+SPINE2 = "spine-3"
+SITE2_PORTS = ("s2-up1", "s2-swp1")
+"""The trunk between SHARED_LEAF2 and SPINE2 (port names are unique per site: a port's name says its site)."""
 SHARED_LEAF = "leaf-shared"
 B_LEAF = "leaf-b"
 A_LEAF = "leaf-acme2"
 """A leaf switch cabled to A's nodes only."""
 SPINES = ("spine-1", "spine-2")
 LEAVES = (SHARED_LEAF, B_LEAF, A_LEAF)
-A_NODES = ("acme-n1", "acme-n2", "acme-n3")
-B_NODES = ("bravo-n1", "bravo-n2")
+"""Site 1's leaves."""
+A_NODES = ("acme-n1", "acme-n2", "acme-n3", "acme-n4")
+B_NODES = ("bravo-n1", "bravo-n2", "bravo-n3")
 FREE_NODES = ("free-n1", "free-n2")
-A_CLUSTERS = {"acme-train": (A_VLANS[0], ("acme-n1", "acme-n2")), "acme-eval": (A_VLANS[1], ("acme-n3",))}
+A_CLUSTERS = {
+    "acme-train": (A_VLANS[0], ("acme-n1", "acme-n2")),
+    "acme-eval": (A_VLANS[1], ("acme-n3",)),
+    "acme-far": (B_VLAN, ("acme-n4",)),
+}
 B_CLUSTER = "bravo-train"
+B_FAR_CLUSTER = "bravo-far"
+B_CLUSTERS = {B_CLUSTER: (B_VLAN, ("bravo-n1", "bravo-n2")), B_FAR_CLUSTER: (A_VLANS[0], ("bravo-n3",))}
+CLUSTER_SITES = {"acme-far": SITE2, B_FAR_CLUSTER: SITE2}
+"""The clusters in site 2; the others are in site 1."""
 A_PORTS = {  # node -> (switch, port)
     "acme-n1": (SHARED_LEAF, "eth-acme-1"),
     "acme-n2": (SHARED_LEAF, "eth-acme-2"),
     "acme-n3": (A_LEAF, "eth-acme-3"),
+    "acme-n4": (SHARED_LEAF2, "eth-acme-4"),
 }
-B_PORTS = {"bravo-n1": (SHARED_LEAF, "eth-bravo-1"), "bravo-n2": (B_LEAF, "eth-bravo-2")}
+B_PORTS = {
+    "bravo-n1": (SHARED_LEAF, "eth-bravo-1"),
+    "bravo-n2": (B_LEAF, "eth-bravo-2"),
+    "bravo-n3": (SHARED_LEAF2, "eth-bravo-3"),
+}
+NODE_RACKS = {"acme-n4": "rack-acme-far", "bravo-n3": "rack-bravo2"}
+"""Racks of site 2; other nodes are in `rack-acme`, `rack-bravo` and `rack-free` of site 1."""
 FREE_PORTS = {"free-n1": (SHARED_LEAF, "eth-free-1"), "free-n2": (B_LEAF, "eth-free-2")}
 A_NIC, B_NIC, FREE_NIC = "ib-acme-0", "ib0", "ib0"
 CLIENT = ("198.51.100.20", 43210)
@@ -89,6 +120,25 @@ def _nic_port(node: str) -> tuple[str, str]:
 
 def a_macs() -> frozenset[str]:
     return frozenset(_mac(0xAC, i, j) for i in range(len(A_NODES)) for j in range(2))
+
+
+def site_vlans(clusters: dict[str, tuple[int, tuple[str, ...]]]) -> dict[str, frozenset[int]]:
+    """Site -> the VLANs of `clusters` there."""
+    found: dict[str, set[int]] = {}
+    for name, (vlan, _) in clusters.items():
+        found.setdefault(CLUSTER_SITES.get(name, SITE), set()).add(vlan)
+    return {site: frozenset(vlans) for site, vlans in found.items()}
+
+
+def port_sites() -> dict[str, str]:
+    """Every switch port's name -> its site (names are unique per site)."""
+    site1 = {p for _, p in (*A_PORTS.values(), *B_PORTS.values(), *FREE_PORTS.values())} | {
+        "up1",
+        "up2",
+        *(f"swp{i + 1}" for i in range(len(LEAVES))),
+    }
+    site2 = {p for s, p in (*A_PORTS.values(), *B_PORTS.values()) if s == SHARED_LEAF2} | set(SITE2_PORTS)
+    return {**dict.fromkeys(site1 - site2, SITE), **dict.fromkeys(site2, SITE2)}
 
 
 def _node(name: str, rack: str, group: int, index: int, nic_name: str, vlan_owner: str) -> model.Node:
@@ -143,39 +193,67 @@ def world_inventory(*, trunk_uplinks: bool = True) -> model.Inventory:
         return model.Port(name=name, index=index, speed_gbps=400, access_vlan=vlan, oper_status="up")
 
     leaf_ports: dict[str, list[model.Port]] = {leaf: [] for leaf in LEAVES}
-    vlans = {**dict.fromkeys(A_NODES[:2], A_VLANS[0]), A_NODES[2]: A_VLANS[1], **dict.fromkeys(B_NODES, B_VLAN)}
+    vlans = {node: vlan for vlan, members in (*A_CLUSTERS.values(), *B_CLUSTERS.values()) for node in members}
+    leaf_ports[SHARED_LEAF2] = []
     for i, node in enumerate((*A_NODES, *B_NODES, *FREE_NODES)):
         switch, port = _nic_port(node)
         leaf_ports[switch].append(access(port, i + 1, vlans.get(node)))
+
+    def managed(name: str, rack: str, role: model.SwitchRole, pod: str, ports: Iterable[model.Port]) -> model.Switch:
+        """Managed like a real one: what a tenant may not read of it is there to be read."""
+        return model.Switch(
+            name=name,
+            rack=rack,
+            role=role,
+            pod=pod,
+            model="SN5600",
+            mgmt_address=f"sim://{name}",
+            driver="sim",
+            ports=tuple(ports),
+        )
+
     switches = []
     for leaf in LEAVES:
         ports = [*leaf_ports[leaf], uplink("up1", 49, behind[leaf]), uplink("up2", 50, behind[leaf])]
-        switches.append(
-            model.Switch(name=leaf, rack="rack-net", role=model.SwitchRole.LEAF, pod="pod-1", ports=tuple(ports))
-        )
+        switches.append(managed(leaf, "rack-net", model.SwitchRole.LEAF, "pod-1", ports))
     for spine in SPINES:
         downs = tuple(uplink(f"swp{i + 1}", i + 1, behind[leaf]) for i, leaf in enumerate(LEAVES))
-        switches.append(
-            model.Switch(name=spine, rack="rack-net", role=model.SwitchRole.SPINE, pod="pod-1", ports=downs)
+        switches.append(managed(spine, "rack-net", model.SwitchRole.SPINE, "pod-1", downs))
+    both = (B_VLAN, A_VLANS[0])  # in site 2: A's and B's
+    up, down = SITE2_PORTS
+    switches.append(
+        managed(
+            SHARED_LEAF2, "rack-net2", model.SwitchRole.LEAF, "pod-2", [*leaf_ports[SHARED_LEAF2], uplink(up, 49, both)]
         )
-    links = tuple(
+    )
+    switches.append(managed(SPINE2, "rack-net2", model.SwitchRole.SPINE, "pod-2", [uplink(down, 1, both)]))
+    links = (
+        *(
+            model.Link(
+                a=model.PortRef(switch=leaf, port=f"up{s + 1}"),
+                b=model.PortRef(switch=spine, port=f"swp{i + 1}"),
+                speed_gbps=800,
+            )
+            for i, leaf in enumerate(LEAVES)
+            for s, spine in enumerate(SPINES)
+        ),
         model.Link(
-            a=model.PortRef(switch=leaf, port=f"up{s + 1}"),
-            b=model.PortRef(switch=spine, port=f"swp{i + 1}"),
-            speed_gbps=800,
-        )
-        for i, leaf in enumerate(LEAVES)
-        for s, spine in enumerate(SPINES)
+            a=model.PortRef(switch=SHARED_LEAF2, port=up), b=model.PortRef(switch=SPINE2, port=down), speed_gbps=800
+        ),
     )
     nodes = (
-        *(_node(n, "rack-acme", 0xAC, i, A_NIC, A_TENANT) for i, n in enumerate(A_NODES)),
-        *(_node(n, "rack-bravo", 0xB0, i, B_NIC, B_TENANT) for i, n in enumerate(B_NODES)),
+        *(_node(n, NODE_RACKS.get(n, "rack-acme"), 0xAC, i, A_NIC, A_TENANT) for i, n in enumerate(A_NODES)),
+        *(_node(n, NODE_RACKS.get(n, "rack-bravo"), 0xB0, i, B_NIC, B_TENANT) for i, n in enumerate(B_NODES)),
         *(_node(n, "rack-free", 0xF0, i, FREE_NIC, "") for i, n in enumerate(FREE_NODES)),
     )
     return model.Inventory(
-        sites=(model.Site(name=SITE, region="us-east", country="US", jurisdiction="US", certifications=("HIPAA",)),),
-        racks=tuple(
-            model.Rack(name=r, site=SITE, row="A") for r in ("rack-net", "rack-acme", "rack-bravo", "rack-free")
+        sites=(
+            model.Site(name=SITE, region="us-east", country="US", jurisdiction="US", certifications=("HIPAA",)),
+            model.Site(name=SITE2, region="us-west", country="US", jurisdiction="US", vlan_pool=SITE2_POOL),
+        ),
+        racks=(
+            *(model.Rack(name=r, site=SITE, row="A") for r in ("rack-net", "rack-acme", "rack-bravo", "rack-free")),
+            *(model.Rack(name=r, site=SITE2, row="B") for r in ("rack-net2", *NODE_RACKS.values())),
         ),
         switches=tuple(switches),
         nodes=nodes,
@@ -193,7 +271,11 @@ class Forbidden:
     substrings: frozenset[str]
     """Lower-case: the marker, A's MACs, A's API token ids."""
     vlans: frozenset[int]
-    """A's VLAN ids: forbidden as the value of a field whose name contains `vlan`, or after the word VLAN."""
+    """VLAN ids that are A's and never B's: forbidden as the value of a field whose name contains `vlan`,
+    or after the word VLAN."""
+    port_vlans: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    """Port name -> A's VLANs of that port's site: forbidden in the `vlan` fields of an object of that `name`
+    (a VLAN id is owned per site: B may read an id of its own there that is A's in another site)."""
 
     def in_text(self, text: str) -> list[str]:
         low = text.lower()
@@ -231,18 +313,20 @@ def find_leaks(
     echo_set, history_set = set(echoes), set(history) | set(echoes)
     leaks: list[str] = []
 
-    def walk(value: Any, path: str, key: str, zone: set[str | int] | None) -> None:
+    def walk(value: Any, path: str, key: str, zone: set[str | int] | None, vlans: frozenset[int]) -> None:
         if isinstance(value, dict):
+            name = value.get("name")
+            here = forbidden.vlans | forbidden.port_vlans.get(name, frozenset()) if isinstance(name, str) else vlans
             for k, v in value.items():
                 inner = zone
                 if path == "" and k == "errors":
                     inner = echo_set
                 elif k in ECHO_ZONE_KEYS:
                     inner = history_set
-                walk(v, f"{path}.{k}" if path else k, k, inner)
+                walk(v, f"{path}.{k}" if path else k, k, inner, here if "vlan" in k.lower() else forbidden.vlans)
         elif isinstance(value, list):
             for i, v in enumerate(value):
-                walk(v, f"{path}[{i}]", key, zone)
+                walk(v, f"{path}[{i}]", key, zone, vlans)
         elif isinstance(value, str):
             text = _strip_echoes(value, (e for e in zone if isinstance(e, str))) if zone else value
             for what in forbidden.in_text(text):
@@ -251,12 +335,12 @@ def find_leaks(
             isinstance(value, int)
             and not isinstance(value, bool)
             and "vlan" in key.lower()
-            and value in forbidden.vlans
+            and value in vlans
             and not (zone and value in zone)
         ):
             leaks.append(f"{path}: VLAN {value}")
 
-    walk(document, "", "", None)
+    walk(document, "", "", None, forbidden.vlans)
     return leaks
 
 
@@ -416,7 +500,10 @@ class World:
 
     @property
     def forbidden(self) -> Forbidden:
-        return Forbidden(frozenset({MARKER, *a_macs(), *self.a_token_ids}), frozenset(A_VLANS))
+        a_vlans, b_vlans = site_vlans(A_CLUSTERS), site_vlans(B_CLUSTERS)
+        never_b = frozenset().union(*a_vlans.values()) - frozenset().union(*b_vlans.values())
+        by_port = {port: a_vlans.get(site, frozenset()) for port, site in port_sites().items()}
+        return Forbidden(frozenset({MARKER, *a_macs(), *self.a_token_ids}), never_b, by_port)
 
     def leaks(self, body: Any, query: str = "", variables: dict[str, Any] | None = None) -> list[str]:
         return find_leaks(body, self.forbidden, echoes=request_literals(query, wire(variables)), history=self.b_sent)
@@ -495,15 +582,15 @@ class World:
         return Pools(
             objects={
                 "Tenant": [{"name": B_TENANT}],
-                "Cluster": [{"name": B_CLUSTER, "tenant": B_TENANT}, {"name": B_CLUSTER}],
+                "Cluster": [{"name": B_CLUSTER, "tenant": B_TENANT}, {"name": B_CLUSTER}, {"name": B_FAR_CLUSTER}],
                 "Node": [{"name": n} for n in B_NODES],
                 "Gpu": [{"uuid": f"GPU-{B_NODES[0]}-0"}],
                 "Nic": [{"node": n, "name": B_NIC} for n in B_NODES],
                 "Port": [{"switch": s, "name": p} for s, p in B_PORTS.values()]
-                + [{"switch": SHARED_LEAF, "name": "up1"}],
-                "Switch": [{"name": SHARED_LEAF}, {"name": SPINES[0]}],
-                "Rack": [{"name": "rack-bravo"}],
-                "Site": [{"name": SITE}],
+                + [{"switch": SHARED_LEAF, "name": "up1"}, {"switch": SHARED_LEAF2, "name": SITE2_PORTS[0]}],
+                "Switch": [{"name": SHARED_LEAF}, {"name": SPINES[0]}, {"name": SHARED_LEAF2}, {"name": SPINE2}],
+                "Rack": [{"name": "rack-bravo"}, {"name": "rack-bravo2"}],
+                "Site": [{"name": SITE}, {"name": SITE2}],
                 "Path": [{"fromNode": "bravo-n1", "toNode": "bravo-n2"}],
                 "Neighborhood": [
                     {"name": key, "depth": 4}
@@ -514,13 +601,15 @@ class World:
                         SITE,
                         f"{SHARED_LEAF}/up1",
                         f"{SHARED_LEAF}/eth-bravo-1",
+                        SHARED_LEAF2,
+                        f"{SHARED_LEAF2}/{SITE2_PORTS[0]}",
                     )
                 ],
                 "ApiToken": [{"tenant": B_TENANT}],
             },
             by_argument={
                 "tenant": [B_TENANT],
-                "site": [SITE],
+                "site": [SITE, SITE2],
                 "rack": ["rack-bravo"],
                 "namePrefix": ["bravo", "leaf"],
                 "switch": [SHARED_LEAF],
@@ -576,13 +665,12 @@ async def _setup(world: World) -> None:
     )
     await mutate("admin", create_tenant, n=A_TENANT, d="Acme Corp", e="noc@acme.example")
     await mutate("admin", create_tenant, n=B_TENANT, d="Bravo Co", e="ops@bravo.example")
-    for cluster, (vlan, members) in A_CLUSTERS.items():
-        await allocate_cluster(
-            world.store, A_TENANT, cluster, members, vlan=vlan, site=SITE, description=f"{cluster} of Acme"
-        )
-    await allocate_cluster(
-        world.store, B_TENANT, B_CLUSTER, B_NODES, vlan=B_VLAN, site=SITE, description="bravo training"
-    )
+    for tenant, clusters, who in ((A_TENANT, A_CLUSTERS, "Acme"), (B_TENANT, B_CLUSTERS, "Bravo")):
+        for cluster, (vlan, members) in clusters.items():
+            site = CLUSTER_SITES.get(cluster, SITE)
+            await allocate_cluster(
+                world.store, tenant, cluster, members, vlan=vlan, site=site, description=f"{cluster} of {who}"
+            )
 
     await token("admin", "a_admin", "TENANT_ADMIN", A_TENANT, "acme admin")
     await token("admin", "a_member", "TENANT_MEMBER", A_TENANT, "acme member")
@@ -605,7 +693,7 @@ async def _setup(world: World) -> None:
 
 
 WALK_LIMITS: dict[str, Any] = {
-    "max_query_cost": 10**9,
+    "max_query_cost": 10**15,
     "rate_limit_per_s": 1e6,
     "rate_limit_burst": 10**6,
     "max_aliases": 1000,

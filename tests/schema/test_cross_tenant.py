@@ -30,11 +30,17 @@ from tenant_world import (
     A_TENANT,
     A_VLANS,
     B_CLUSTER,
+    B_CLUSTERS,
+    B_FAR_CLUSTER,
     B_NODES,
     B_TENANT,
     B_VLAN,
+    LEAVES,
     MARKER,
     SHARED_LEAF,
+    SHARED_LEAF2,
+    SITE2_PORTS,
+    SPINE2,
     SPINES,
     Forbidden,
     World,
@@ -215,9 +221,9 @@ async def test_b_sees_its_own_and_the_shared_switch_but_only_its_ports(world: Wo
     world.assert_no_leak({"data": data})
     assert [e["node"]["name"] for e in data["nodes"]["edges"]] == list(B_NODES)
     assert data["nodes"]["totalCount"] == len(B_NODES)
-    assert {e["node"]["cluster"]["name"] for e in data["nodes"]["edges"]} == {B_CLUSTER}
+    assert {e["node"]["cluster"]["name"] for e in data["nodes"]["edges"]} == set(B_CLUSTERS)
     switches = {e["node"]["name"]: e["node"]["ports"] for e in data["switches"]["edges"]}
-    assert set(switches) == {SHARED_LEAF, "leaf-b", *SPINES}
+    assert set(switches) == {SHARED_LEAF, "leaf-b", *SPINES, SHARED_LEAF2, SPINE2}
     assert [p["name"] for p in switches[SHARED_LEAF]] == ["eth-bravo-1", "up1", "up2"]
     assert switches[SHARED_LEAF][0] == {
         "name": "eth-bravo-1",
@@ -225,11 +231,14 @@ async def test_b_sees_its_own_and_the_shared_switch_but_only_its_ports(world: Wo
         "nic": {"node": {"name": "bravo-n1"}},
     }
     assert [p["name"] for p in switches[SPINES[0]]] == ["swp1", "swp2"]  # not the one down to A's own leaf
-    assert [(e["node"]["name"], e["node"]["vlan"]) for e in data["clusters"]["edges"]] == [(B_CLUSTER, B_VLAN)]
+    assert [(e["node"]["name"], e["node"]["vlan"]) for e in data["clusters"]["edges"]] == [
+        (B_FAR_CLUSTER, B_CLUSTERS[B_FAR_CLUSTER][0]),
+        (B_CLUSTER, B_VLAN),
+    ]
     assert [e["node"]["name"] for e in data["tenants"]["edges"]] == [B_TENANT]
     assert data["tenants"]["edges"][0]["node"]["contactEmail"] is None  # members do not see personal data
-    assert [e["node"]["name"] for e in data["racks"]["edges"]] == ["rack-bravo"]
-    assert data["links"]["totalCount"] == 4  # the uplinks of B's two leaves
+    assert [e["node"]["name"] for e in data["racks"]["edges"]] == ["rack-bravo", "rack-bravo2"]
+    assert data["links"]["totalCount"] == 5  # the uplinks of B's three leaves
     assert data["path"]["hopCount"] == 4
     assert [h["name"] for h in data["path"]["hops"]][0::4] == ["bravo-n1", "bravo-n2"]
     keys = {(v["label"], v["key"]) for v in data["shared"]["vertices"]}
@@ -460,7 +469,7 @@ async def test_shared_uplinks_show_b_its_own_vlans_only(store: GraphStore, tmp_p
     async with open_world(store, tmp_path, trunk_uplinks=trunks) as w:
         query = (
             "{ switches { edges { node { name ports { name mode accessVlan allowedVlans } } } } "
-            "links { edges { node { a { allowedVlans } b { allowedVlans } } } } "
+            "links { edges { node { a { name allowedVlans } b { name allowedVlans } } } } "
             'port(switch: "leaf-shared", name: "up1") { allowedVlans peer { allowedVlans } } }'
         )
         admin = await w.ok("admin", query)
@@ -471,6 +480,81 @@ async def test_shared_uplinks_show_b_its_own_vlans_only(store: GraphStore, tmp_p
             w.assert_no_leak(body, query)
             expected = [B_VLAN] if trunks else []
             assert body["data"]["port"] == {"allowedVlans": expected, "peer": {"allowedVlans": expected}}
+
+
+async def test_a_vlan_is_owned_per_site_on_shared_trunks(world: World) -> None:
+    """B holds 2001 in site 1 and 3917 in site 2; A the other way round. On the trunks of each site B reads
+    its own VLAN of that site only, never A's VLAN there, though B holds the same id in the other site."""
+    query = """query($s: String!, $p: String!) { port(switch: $s, name: $p) { allowedVlans peer { allowedVlans } }
+        switch(name: $s) { ports { name accessVlan allowedVlans } } }"""
+    site1 = {"s": SHARED_LEAF, "p": "up1"}
+    site2 = {"s": SHARED_LEAF2, "p": SITE2_PORTS[0]}
+    b_far_vlan = B_CLUSTERS[B_FAR_CLUSTER][0]
+    for where in (site1, site2):
+        admin = await world.ok("admin", query, where)
+        assert sorted(admin["port"]["allowedVlans"]) == sorted({B_VLAN, b_far_vlan}), "trunks carry both tenants'"
+    for caller in B_CALLERS:
+        for where, own in ((site1, B_VLAN), (site2, b_far_vlan)):
+            body = await world.call(caller, query, where)
+            world.assert_no_leak(body, query, where)
+            assert body["data"]["port"] == {"allowedVlans": [own], "peer": {"allowedVlans": [own]}}, where
+            ports = body["data"]["switch"]["ports"]
+            assert {p["accessVlan"] for p in ports} <= {own, None}
+            assert {v for p in ports for v in p["allowedVlans"]} == {own}
+
+
+async def _wait_for_entry(world: World, caller: str, operation: str) -> dict[str, Any]:
+    query = "{ auditLog(first: 100) { edges { node { seq operation variables detail } } } }"
+    for _ in range(600):
+        edges = (await world.ok(caller, query))["auditLog"]["edges"]
+        found = [e["node"] for e in edges if e["node"]["operation"] == operation]
+        if found:
+            return found[0]
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"no {operation} entry in the audit log of {caller}")
+
+
+async def test_b_s_audit_entries_read_like_its_events_naming_no_infrastructure(world: World) -> None:
+    """B's own reservation: the lifecycle's audit entry names the leaf domain and spine pod it used, for the
+    provider; B reads the entry as it reads the cluster's events, no leaf, pod or switch named."""
+    await world.ok("admin", 'mutation { setNodeStatus(name: "free-n1", health: OK) { name } }')
+    created = await world.call("b_admin", 'mutation { createCluster(name: "bravo-new", spec: {nodes: 1}) { name } }')
+    assert "errors" not in created, created
+    mine = await _wait_for_entry(world, "b_admin", "reserveNodes")
+    provider = await _wait_for_entry(world, "admin", "reserveNodes")
+    assert "pod-1" in provider["detail"] and any(leaf in provider["detail"] for leaf in LEAVES), provider
+    infrastructure = ("pod-1", "pod-2", *LEAVES, *SPINES, SHARED_LEAF2, SPINE2, "sim://")
+    assert not [name for name in infrastructure if name in mine["detail"] + str(mine["variables"])], mine
+    assert "a leaf domain" in mine["detail"] and "a spine pod" in mine["detail"]
+    events = await world.ok("b_member", '{ cluster(name: "bravo-new") { events { kind message } } }')
+    reserved = [e["message"] for e in events["cluster"]["events"] if e["kind"] == "reserved"]
+    assert reserved == [mine["detail"]], "one rule for the events and the audit log"
+
+
+async def test_b_reads_a_shared_switch_s_name_and_role_only(world: World) -> None:
+    """Of a switch it shares with A, B reads what it needs to debug (name, role, its ports), not how the
+    provider manages the switch (management address, driver, model) nor the layout (its spine pod), not
+    even through a filter; the provider reads them all."""
+    query = """{ switch(name: "leaf-shared") { name role model mgmtAddress driver pod }
+        switches { totalCount edges { node { name model mgmtAddress driver pod } } }
+        pod: switches(filter: {pod: "pod-1"}) { totalCount } }"""
+    admin = await world.ok("admin", query)
+    assert admin["switch"] == {
+        "name": SHARED_LEAF,
+        "role": "LEAF",
+        "model": "SN5600",
+        "mgmtAddress": f"sim://{SHARED_LEAF}",
+        "driver": "sim",
+        "pod": "pod-1",
+    }
+    assert admin["pod"]["totalCount"] > 0
+    hidden = {"model": None, "mgmtAddress": None, "driver": None, "pod": None}
+    for caller in B_CALLERS:
+        body = await world.ok(caller, query)
+        assert body["switch"] == {"name": SHARED_LEAF, "role": "LEAF", **hidden}
+        assert body["switches"]["totalCount"] == 6
+        assert all({k: n["node"][k] for k in hidden} == hidden for n in body["switches"]["edges"])
+        assert body["pod"]["totalCount"] == 0
 
 
 async def test_a_provider_batch_naming_both_tenants_does_not_reach_b_s_audit_log(world: World) -> None:

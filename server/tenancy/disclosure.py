@@ -1,0 +1,255 @@
+"""What a tenant reads of the infrastructure: one rule for every field and every text it can read.
+
+`visibility` says which vertices a tenant sees; this module says what it reads of them, and of the
+text the server writes about them (cluster events and reasons, placement explanations, refusals of
+placement, its audit entries).
+
+Fields. Of a vertex in its scope a tenant reads the properties `TENANT_PROPERTIES` lists for its label,
+and nothing else: a property added to the graph later stays hidden until it is listed here. Listed:
+names, roles and what a tenant needs to use and debug what it rents (a node's hardware and state, a
+NIC's MAC and speed, a port's mode, speed and status, a switch's name and role). Not listed: how the
+provider manages its devices (a switch's management address, driver, credentials and model, a node's
+BMC), and the provider's layout (a switch's spine pod, a GPU's NVLink domain name: the NVLink peers
+of a GPU are its `nvlinkPeers`). A filter on a hidden property matches nothing, so that it cannot be
+used to read the property back. On a port, VLANs are owned per site: a tenant reads the VLANs its
+clusters hold in that port's site only, never the other VLANs a shared trunk carries (the same VLAN
+id belongs to other tenants in other sites). Edges carry physical facts only (rack unit, cable speed,
+NVLink link count, PCIe path) and are read as they are. Free capacity, an aggregate of the pool every
+tenant may read, comes per site and GPU model (`tenant_capacity`), its spine pods merged.
+
+Text. A tenant reads in text what it could read in fields, and words for the rest:
+- a node or switch name outside its scope becomes "a node" / "a switch";
+- a spine pod, leaf domain or NVLink domain name always becomes its level word ("a leaf domain"),
+  like the fields that would name them;
+- a network address (a URL, an IPv4 address, an IPv6 address) becomes "an address";
+- a VLAN id (a number after the word VLAN, or a trunk's "allowed"/"native") that is not one of the
+  VLANs its clusters hold now becomes "(hidden)";
+- site names stay (a tenant names sites in its requests).
+What the tenant sent itself is never rewritten (its own words in its audit entries, and the names they
+hold): rewriting only real names would confirm that a guessed name exists. Providers read everything as
+it is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import weakref
+from collections.abc import Iterable, Iterator, Mapping, Set
+from typing import Any
+
+from ..audit.entry import AuditEntry
+from ..auth.principal import Role
+from ..placement.explain import NOUN
+from ..placement.index import PlacementIndex
+from ..placement.spec import OUTER_FIRST
+from .capacity import Capacity
+
+TENANT_PROPERTIES: Mapping[str, frozenset[str]] = {
+    "Tenant": frozenset({"key", "name", "display_name", "created_at", "contact_email"}),
+    "Cluster": frozenset(
+        {"key", "name", "tenant", "description", "spec", "state", "created_at", "vlan", "site", "reason"}
+    ),
+    "Site": frozenset(
+        {"key", "name", "region", "country", "jurisdiction", "certifications", "vlan_pool", "quarantine_vlan"}
+    ),
+    "Rack": frozenset({"key", "name", "site", "row"}),
+    "Node": frozenset(
+        {
+            "key",
+            "name",
+            "rack",
+            "serial",
+            "vendor",
+            "model",
+            "cpu_model",
+            "cpu_cores",
+            "memory_gb",
+            "storage_gb",
+            "state",
+            "power_state",
+            "health",
+        }
+    ),
+    "GPU": frozenset({"key", "uuid", "index", "model", "memory_gb", "node"}),
+    "NIC": frozenset({"key", "name", "mac", "speed_gbps", "role", "rail", "node"}),
+    "Switch": frozenset({"key", "name", "role", "rack"}),
+    "Port": frozenset(
+        {"key", "name", "switch", "index", "speed_gbps", "mode", "access_vlan", "allowed_vlans", "oper_status"}
+    ),
+}
+"""The properties a tenant reads, by label; a label not listed shows its key only."""
+
+class TenantFields:
+    """The field rule, as a tenant's `Scope` applies it to every vertex it reads."""
+
+    def readable(self, label: str) -> frozenset[str]:
+        return TENANT_PROPERTIES.get(label, frozenset({"key"}))
+
+    def view(self, label: str, props: Mapping[str, Any], own_vlans: frozenset[int]) -> dict[str, Any]:
+        allowed = self.readable(label)
+        out = {k: v for k, v in props.items() if k in allowed}
+        if "access_vlan" in out and out["access_vlan"] not in own_vlans:
+            del out["access_vlan"]
+        if "allowed_vlans" in out:
+            out["allowed_vlans"] = [v for v in out["allowed_vlans"] or () if v in own_vlans]
+        return out
+
+
+TENANT_FIELDS = TenantFields()
+
+
+def tenant_capacity(buckets: Iterable[Capacity]) -> list[Capacity]:
+    """Free capacity as a tenant reads it: per site and GPU model, the spine pods merged (and unnamed)."""
+    merged: dict[tuple[str, str], Capacity] = {}
+    for c in buckets:
+        seen = merged.get((c.site, c.gpu_model))
+        nodes, gpus = (seen.free_nodes, seen.free_gpus) if seen else (0, 0)
+        merged[(c.site, c.gpu_model)] = Capacity(c.site, "", c.gpu_model, nodes + c.free_nodes, gpus + c.free_gpus)
+    return sorted(merged.values(), key=lambda c: (c.site, c.gpu_model))
+
+
+# --- text ---------------------------------------------------------------------------------------------
+
+_NOUNS = "|".join(re.escape(NOUN[level][0]) for level in OUTER_FIRST[1:]) + "|node|switch"
+_NAME = re.compile(rf"(?:\b(?:{_NOUNS}) )?([\w.:/@-]+)")
+_TRAILING = ".:/@-"
+_ADDRESS = re.compile(
+    r"\b[a-z][a-z0-9+.-]*://[^\s,;()<>'\"]*[^\s,;()<>'\".:]"  # a URL
+    r"|\[[0-9a-f:.]+\](?::\d+)?"  # a bracketed IPv6 address
+    r"|(?<![\w.:])\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?(?![\w.])"  # IPv4, with a port
+    r"|(?<![\w:])(?=[0-9a-f:]*::)[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])",  # IPv6 (shortened)
+    re.IGNORECASE,
+)
+_VLAN_IDS = re.compile(
+    r"(\b(?:vlans?|allowed|native)\b\D{0,20}?)"  # a word that says VLAN ids follow,
+    r"(\[[\d,\s]*\]|\d+(?:-\d+)?)",  # then a [list], a range or one id
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d+")
+ADDRESS = "an address"
+HIDDEN_VLAN = "(hidden)"
+
+
+def _article(noun: str) -> str:
+    return ("an " if noun[0].lower() in "aeiou" else "a ") + noun
+
+
+def words_of(texts: Iterable[str]) -> set[str]:
+    """The name-like words of `texts` (what `TenantText` would judge one by one)."""
+    return {m[1].rstrip(_TRAILING) for text in texts for m in _NAME.finditer(text)}
+
+
+class TenantText:
+    """The names of one placement index's infrastructure, and how a tenant reads text that holds them."""
+
+    def __init__(self, index: PlacementIndex) -> None:
+        t = index.topology
+        self.sites = frozenset(t.domain_names[0])
+        self.domains: dict[str, str] = {}
+        for depth, level in enumerate(OUTER_FIRST):
+            if depth:
+                for name in t.domain_names[depth]:
+                    self.domains.setdefault(name, _article(NOUN[level][0]))
+        self.nodes = frozenset(t.node_names)
+        self.switches = frozenset(t.switches)
+
+    def _word(self, name: str, keep: Set[str]) -> str | None:
+        """What a tenant reads instead of `name`; None when it may read the name."""
+        if not name or name in self.sites:
+            return None
+        if name in self.nodes:
+            return None if name in keep else "a node"
+        if name in self.domains:
+            return self.domains[name]
+        if name in self.switches:
+            return None if name in keep else "a switch"
+        return None
+
+    def read(self, text: str, keep: Set[str] = frozenset(), vlans: Set[int] | None = None) -> str:
+        """`text` as a tenant reads it. `keep`: the node and switch names it may read (its scope's);
+        `vlans`: the VLAN ids it may read (None: leave VLAN ids as they are)."""
+        if not text:
+            return text
+        text = _ADDRESS.sub(ADDRESS, text)
+        if vlans is not None:
+            text = _VLAN_IDS.sub(lambda m: m[1] + _own_ids(m[2], vlans), text)
+
+        def replace(m: re.Match[str]) -> str:
+            token = m[1]
+            name = token.rstrip(_TRAILING)
+            word = self._word(name, keep)
+            if word is None:
+                return m[0]
+            return word + token[len(name) :]
+
+        return _NAME.sub(replace, text)
+
+
+def _own_ids(ids: str, vlans: Set[int]) -> str:
+    return _NUMBER.sub(lambda m: m[0] if int(m[0]) in vlans else HIDDEN_VLAN, ids)
+
+
+_CACHE: weakref.WeakKeyDictionary[PlacementIndex, TenantText] = weakref.WeakKeyDictionary()
+
+
+def tenant_text(index: PlacementIndex) -> TenantText:
+    """The text rule over the names of `index` (built once per index)."""
+    found = _CACHE.get(index)
+    if found is None:
+        found = _CACHE[index] = TenantText(index)
+    return found
+
+
+# --- audit entries ------------------------------------------------------------------------------------
+
+_PROVIDER_ROLES = frozenset(r.value for r in Role if r.is_provider)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def _rewrite(value: Any, read: Any) -> Any:
+    if isinstance(value, str):
+        return read(value)
+    if isinstance(value, dict):
+        return {k: _rewrite(v, read) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rewrite(v, read) for v in value]
+    return value
+
+
+def tenant_entry(entry: AuditEntry, text: TenantText, keep: Set[str], vlans: Set[int]) -> AuditEntry:
+    """An audit entry of a tenant's log as the tenant reads it. Entries of its own requests and of the
+    lifecycle acting on its clusters hold its own words (its arguments, its nodes): those, and the names
+    they hold, are read as they are; a provider's arguments go through the rule like any text."""
+    variables_json = entry.variables_json
+    variables = json.loads(variables_json)
+    if entry.role in _PROVIDER_ROLES:
+        variables_json = json.dumps(_rewrite(variables, lambda s: text.read(s, keep, vlans)), sort_keys=True)
+    else:
+        keep = frozenset(keep) | words_of(_strings(variables))
+        vlans = frozenset(vlans) | _numbers(variables)
+    detail = text.read(entry.detail, keep, vlans)
+    return dataclasses.replace(entry, variables_json=variables_json, detail=detail)
+
+
+def _numbers(value: Any) -> set[int]:
+    if isinstance(value, bool):
+        return set()
+    if isinstance(value, int):
+        return {value}
+    if isinstance(value, dict):
+        return {n for v in value.values() for n in _numbers(v)}
+    if isinstance(value, list):
+        return {n for v in value for n in _numbers(v)}
+    return set()

@@ -1,0 +1,83 @@
+"""The one rule for what a tenant reads of the infrastructure: fields by allow-list, text by the same words."""
+
+from __future__ import annotations
+
+import json
+
+from metalgraph.server.audit import AuditEntry
+from metalgraph.server.inventory.demo import generate_fabric
+from metalgraph.server.placement import index_from_inventory
+from metalgraph.server.tenancy.disclosure import TENANT_FIELDS, TenantText, tenant_entry, tenant_text
+
+SWITCH = {
+    "key": "leaf-1",
+    "name": "leaf-1",
+    "role": "leaf",
+    "rack": "r1",
+    "model": "SN5600",
+    "mgmt_address": "10.0.0.1",
+    "driver": "snmp",
+    "credentials": "leaf-secret",
+    "pod": "pod-01",
+    "lldp_chassis": "added later",
+}
+
+
+def test_a_tenant_reads_the_listed_properties_only_and_a_new_one_never() -> None:
+    assert TENANT_FIELDS.view("Switch", SWITCH, frozenset()) == {
+        "key": "leaf-1",
+        "name": "leaf-1",
+        "role": "leaf",
+        "rack": "r1",
+    }
+    node = {"key": "n1", "name": "n1", "serial": "S1", "bmc_address": "https://10.1.1.1", "bmc_driver": "redfish"}
+    assert TENANT_FIELDS.view("Node", node, frozenset()) == {"key": "n1", "name": "n1", "serial": "S1"}
+    assert TENANT_FIELDS.view("Network", {"key": "s/5", "vlan_id": 5}, frozenset()) == {"key": "s/5"}
+
+
+def test_a_port_shows_the_tenant_s_own_vlans_of_its_site_only() -> None:
+    trunk = {"key": "leaf-1/up1", "name": "up1", "switch": "leaf-1", "mode": "trunk", "allowed_vlans": [5, 6, 7]}
+    assert TENANT_FIELDS.view("Port", trunk, frozenset({6}))["allowed_vlans"] == [6]
+    access = {"key": "leaf-1/swp1", "name": "swp1", "switch": "leaf-1", "access_vlan": 5}
+    assert "access_vlan" not in TENANT_FIELDS.view("Port", access, frozenset({6}))
+    assert TENANT_FIELDS.view("Port", access, frozenset({5}))["access_vlan"] == 5
+
+
+def _names() -> tuple[TenantText, list[str], list[str], str]:
+    inventory = generate_fabric(64)
+    index = index_from_inventory(inventory)
+    nodes = sorted(n.name for n in inventory.nodes)
+    switches = sorted(s.name for s in inventory.switches)
+    pods = sorted({s.pod for s in inventory.switches if s.pod})
+    return tenant_text(index), nodes, switches, pods[0]
+
+
+def test_text_names_only_what_the_tenant_may_read() -> None:
+    rule, nodes, switches, pod = _names()
+    mine, theirs = nodes[0], nodes[1]
+    text = (
+        f"reserved 2 node(s) in 1 spine pod(s) ({pod}); node {theirs} failed: BMC https://10.1.2.3:443: "
+        f"timeout; switch {switches[0]} at 10.0.0.7 refused; node {mine} ok; trunk allowed [2001, 3917]; VLAN 3917"
+    )
+    read = rule.read(text, frozenset({mine}), frozenset({2001}))
+    assert pod not in read and theirs not in read and switches[0] not in read
+    assert "10." not in read and "https" not in read
+    assert f"node {mine} ok" in read and "a spine pod" in read and "a node failed" in read
+    assert "allowed [2001, (hidden)]" in read and read.endswith("VLAN (hidden)")
+    assert rule.read(text) != text and rule.read("", frozenset()) == ""
+
+
+def _entry(role: str, variables: dict[str, object], detail: str) -> AuditEntry:
+    return AuditEntry(1, "2026-01-01T00:00:00+00:00", "x", role, "t", "op", json.dumps(variables), "OK", detail, "", "")
+
+
+def test_an_audit_entry_reads_like_the_events_and_keeps_the_tenant_s_own_words() -> None:
+    rule, nodes, switches, pod = _names()
+    system = _entry("system", {"nodes": [nodes[0]], "vlan": 3001}, f"reserved in {pod} on {switches[0]}; VLAN 3001")
+    read = tenant_entry(system, rule, frozenset({nodes[0]}), frozenset())
+    assert read.detail == "reserved in a spine pod on a switch; VLAN 3001"
+    # A name the tenant sent itself comes back as it sent it, whether or not it exists: no oracle.
+    own = _entry("tenant-admin", {"remove": [nodes[5]]}, f"NOT_FOUND: node(s) not in cluster 'c': {nodes[5]}")
+    assert tenant_entry(own, rule, frozenset(), frozenset()).detail == own.detail
+    provider = _entry("provider-admin", {"node": nodes[5]}, "no change")
+    assert json.loads(tenant_entry(provider, rule, frozenset(), frozenset()).variables_json) == {"node": "a node"}
