@@ -26,8 +26,9 @@ Text. A tenant reads in text what it could read in fields, and words for the res
   VLANs its clusters hold now becomes "(hidden)";
 - site names stay (a tenant names sites in its requests).
 What the tenant sent itself is never rewritten (its own words in its audit entries, and the names they
-hold): rewriting only real names would confirm that a guessed name exists. Providers read everything as
-it is.
+hold): rewriting only real names would confirm that a guessed name exists. Other error messages go out as
+they are: the services write them from what the request named and the caller's own objects only.
+Providers read everything as it is.
 """
 
 from __future__ import annotations
