@@ -139,6 +139,15 @@ def test_the_leak_checker_finds_each_kind_of_leak_and_its_path() -> None:
     assert find_leaks(echoed, forbidden, echoes={"acme-train"}, history={3917}) == []
     assert find_leaks({"data": {"name": "acme-train"}}, forbidden, echoes={"acme-train"}) != []
     assert find_leaks(echoed, forbidden) != []
+    # A VLAN id is A's in one site only: forbidden on the ports of that site, B's own elsewhere.
+    per_site = Forbidden(frozenset({MARKER}), frozenset(), {SITE2_PORTS[0]: frozenset({B_VLAN})})
+    ports = {
+        "data": {
+            "a": {"name": SITE2_PORTS[0], "allowedVlans": [B_VLAN], "peer": {"name": "up1", "allowedVlans": [B_VLAN]}},
+            "cluster": {"name": B_CLUSTER, "vlan": B_VLAN},
+        }
+    }
+    assert find_leaks(ports, per_site) == [f"data.a.allowedVlans[0]: VLAN {B_VLAN}"]
 
 
 async def test_the_world_gives_a_leak_to_find(world: World) -> None:
