@@ -40,7 +40,7 @@ from metalgraph.server.topology.scope import EVERYTHING, Scope
 
 from .context import Context, Loaders
 from .errors import Code
-from .lifecycle_scope import acting_tenant, explainer, visible_cluster
+from .lifecycle_scope import acting_tenant, explainer, refresh_scope, visible_cluster
 from .lifecycle_types import ClusterEventView
 from .types import Ctx
 
@@ -222,6 +222,8 @@ class Subscription:
     ) -> AsyncGenerator[ClusterEventView, None]:
         owner = acting_tenant(info, tenant)
         await visible_cluster(info, owner, cluster)
-        explain = await explainer(info, keep_own=True)
         async for event in info.context.services.lifecycle.watch(owner, cluster, after):
+            # Read with the tenant's scope as it is now: the cluster may have got its nodes and VLAN since.
+            await refresh_scope(info)
+            explain = await explainer(info, keep_own=True)
             yield ClusterEventView.of(event, explain(event.message))
