@@ -44,6 +44,12 @@ class InvalidValue(StoreQueryError):
     """A value the store cannot hold, such as text with a NUL character; the caller's input is at fault."""
 
 
+def unencodable_text(error: UnicodeEncodeError) -> InvalidValue:
+    """Text that is not valid Unicode (a lone surrogate, which JSON and GraphQL escapes can carry)
+    cannot be sent to either store: the caller's input is at fault."""
+    return InvalidValue(f"text must be valid Unicode: {error.reason} at position {error.start}")
+
+
 class ConstraintViolation(StoreQueryError):
     """A write would break a uniqueness constraint."""
 

@@ -33,6 +33,7 @@ from .base import (
     StepDone,
     StoreQueryError,
     StoreUnavailable,
+    unencodable_text,
 )
 from .cypher_text import join_statements
 from .embedded_process import EmbeddedFalkorProcess
@@ -223,6 +224,8 @@ async def _list_constraints(graph: Any) -> list[dict[str, Any]]:
 
 
 def _translate(error: BaseException) -> Exception:
+    if isinstance(error, UnicodeEncodeError):
+        return unencodable_text(error)
     if isinstance(error, redis.exceptions.ConnectionError | ConnectionError | OSError):
         return StoreUnavailable(f"embedded FalkorDB is unreachable: {error}")
     if "unique constraint" in str(error).lower():

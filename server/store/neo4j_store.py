@@ -14,7 +14,16 @@ import neo4j
 import neo4j.exceptions
 from neo4j import AsyncGraphDatabase, AsyncManagedTransaction
 
-from .base import ConstraintViolation, GraphStore, Row, Statement, StepDone, StoreQueryError, StoreUnavailable
+from .base import (
+    ConstraintViolation,
+    GraphStore,
+    Row,
+    Statement,
+    StepDone,
+    StoreQueryError,
+    StoreUnavailable,
+    unencodable_text,
+)
 
 
 class Neo4jStore(GraphStore):
@@ -108,6 +117,8 @@ class Neo4jStore(GraphStore):
 
 
 def _translate(error: Exception) -> Exception:
+    if isinstance(error, UnicodeEncodeError):
+        return unencodable_text(error)
     if isinstance(error, neo4j.exceptions.ServiceUnavailable | neo4j.exceptions.SessionExpired | OSError):
         return StoreUnavailable(f"Neo4j is unreachable: {error}")
     if isinstance(error, neo4j.exceptions.ConstraintError):

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from metalgraph.server.store.base import ConstraintViolation, GraphStore, StoreQueryError, count_round_trips
+from metalgraph.server.store.base import (
+    ConstraintViolation,
+    GraphStore,
+    InvalidValue,
+    StoreQueryError,
+    count_round_trips,
+)
 
 
 async def test_write_then_read_returns_plain_values(store: GraphStore) -> None:
@@ -48,6 +54,15 @@ async def test_a_failed_atomic_write_rolls_back(store: GraphStore) -> None:
 async def test_a_bad_query_is_a_typed_error(store: GraphStore) -> None:
     with pytest.raises(StoreQueryError):
         await store.read("MATCH (n:Node RETURN n")
+
+
+async def test_text_with_a_lone_surrogate_is_an_invalid_value_and_writes_nothing(store: GraphStore) -> None:
+    text = "a\udc80b"  # what the JSON or GraphQL escape \udc80 decodes to
+    with pytest.raises(InvalidValue):
+        await store.read("MATCH (n:Node {key: $k}) RETURN n.key AS key", {"k": text})
+    with pytest.raises(InvalidValue):
+        await store.write_atomically([("CREATE (:Node {key: 'first'})", {}), ("CREATE (:Node {key: $k})", {"k": text})])
+    assert (await store.read("MATCH (n:Node) RETURN count(n) AS c"))[0]["c"] == 0
 
 
 async def test_round_trips_are_counted_per_block(store: GraphStore) -> None:
