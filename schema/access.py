@@ -13,6 +13,7 @@ from strawberry.extensions import SchemaExtension
 
 from .context import Context
 from .errors import Code
+from .introspection_rights import may_introspect
 
 
 def _refusal(code: Code, message: str, **details: Any) -> ExecutionResult:
@@ -46,6 +47,6 @@ class AccessPolicy(SchemaExtension):
             return _refusal(Code.UNAUTHENTICATED, f"authentication failed: {context.auth_error}")
         if principal is None:
             return _refusal(Code.UNAUTHENTICATED, "credentials required (Authorization: Bearer <token>)")
-        if principal.tenant is not None and not context.settings.tenant_introspection and _introspects(ctx):
+        if not may_introspect(context) and _introspects(ctx):
             return _refusal(Code.INTROSPECTION_DISABLED, "schema introspection is disabled for tenant tokens")
         return None

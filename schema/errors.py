@@ -19,11 +19,18 @@ from metalgraph.server.lifecycle.reserve import CannotPlace
 from metalgraph.server.lifecycle.service import InvalidState
 from metalgraph.server.store.base import ConstraintViolation, InvalidValue, StoreUnavailable
 
+from .introspection_rights import may_introspect
+
 log = logging.getLogger("metalgraph.api")
 
 _DEPTH = re.compile(r"exceeds maximum operation depth of \d+$")
 _ALIASES = re.compile(r"^\d+ aliases found\. Allowed: \d+$")
 """Strawberry's depth and alias limiters report plain validation errors; these give them their codes."""
+_TOKENS = re.compile(r"^Syntax Error: Document contains more than \d+ tokens\.")
+_LENGTH = re.compile(r"^Syntax Error: Source contains more than \d+ code points\.")
+"""graphql-core's parser reports its token and length limits as syntax errors."""
+_SUGGESTION = re.compile(r" Did you mean [^?]*\?$")
+"""graphql-core's hint at names the schema has ("Did you mean 'nodes'?"), at the end of a message."""
 
 
 class Code(StrEnum):
@@ -45,7 +52,17 @@ class Code(StrEnum):
     DEPTH_LIMIT = "DEPTH_LIMIT"
     ALIAS_LIMIT = "ALIAS_LIMIT"
     COST_LIMIT = "COST_LIMIT"
+    TOKEN_LIMIT = "TOKEN_LIMIT"
+    """The document has more tokens than the parser reads."""
+    DOCUMENT_TOO_LARGE = "DOCUMENT_TOO_LARGE"
+    """The document is longer than the parser reads (in characters)."""
+    SELECTION_LIMIT = "SELECTION_LIMIT"
+    """The document selects too many fields with its fragments expanded."""
+    DIRECTIVE_LIMIT = "DIRECTIVE_LIMIT"
+    """A selection carries too many directives."""
     BODY_TOO_LARGE = "BODY_TOO_LARGE"
+    BAD_REQUEST = "BAD_REQUEST"
+    """The HTTP request is not a GraphQL request (its body, its parameters or its method)."""
     RATE_LIMITED = "RATE_LIMITED"
     INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
@@ -116,6 +133,10 @@ def _classify(error: GraphQLError) -> tuple[Code, str, dict[str, Any]]:
         code = extensions.pop("code", None)
         if code:
             return Code(code), error.message, extensions
+        if _TOKENS.search(error.message):
+            return Code.TOKEN_LIMIT, error.message, {}
+        if _LENGTH.search(error.message):
+            return Code.DOCUMENT_TOO_LARGE, error.message.split("\n")[0], {}
         if error.message.startswith("Syntax Error"):
             return Code.GRAPHQL_PARSE_FAILED, error.message, {}
         if _DEPTH.search(error.message):
@@ -127,8 +148,11 @@ def _classify(error: GraphQLError) -> tuple[Code, str, dict[str, Any]]:
     return Code.INTERNAL, "internal error; it has been logged", {}
 
 
-def with_code(error: GraphQLError) -> GraphQLError:
+def with_code(error: GraphQLError, suggestions: bool = True) -> GraphQLError:
+    """The typed form of `error`; without `suggestions`, no hint at names the schema has."""
     code, message, details = _classify(error)
+    if not suggestions:
+        message = _SUGGESTION.sub("", message)
     return GraphQLError(
         redact_text(message),  # a message may quote input, and input may hold a token
         nodes=error.nodes,
@@ -142,16 +166,21 @@ def with_code(error: GraphQLError) -> GraphQLError:
 
 class ErrorCodes(SchemaExtension):
     """Rewrites every error of a result into its typed, traceback-free form: of the one result of a
-    query or mutation, and of each result a subscription streams (before the transport sends it)."""
+    query or mutation, and of each result a subscription streams (before the transport sends it).
+    Only callers who may introspect the schema see the names validation suggests."""
+
+    def _typed(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        suggestions = may_introspect(self.execution_context.context)
+        return [with_code(e, suggestions) for e in errors]
 
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         if result is not None and result.errors:
-            result.errors = [with_code(e) for e in result.errors]
+            result.errors = self._typed(result.errors)
 
     def on_stream_result(self, result: Any) -> Iterator[None]:
         errors = getattr(result, "errors", None)
         if errors:
-            result.errors = [with_code(e) for e in errors]
+            result.errors = self._typed(errors)
         yield

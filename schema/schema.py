@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
 from metalgraph.server.settings import Settings
 
@@ -14,6 +13,7 @@ from .audit_query import AuditQuery
 from .audit_trail import AuditTrail
 from .cost import CostLimiter
 from .discovery_schema import DiscoveryMutation, DiscoveryQuery
+from .document_limits import DocumentLimiter, DocumentLimits
 from .errors import ErrorCodes
 from .isolation_schema import IsolationQuery
 from .lifecycle_mutation import LifecycleMutation
@@ -43,6 +43,15 @@ class MetalgraphSchema(strawberry.Schema):
 
 def build_schema(settings: Settings | None = None) -> MetalgraphSchema:
     limits = settings or Settings()
+    document_limits = DocumentLimits(
+        max_chars=limits.max_document_chars,
+        max_tokens=limits.max_document_tokens,
+        max_fields=limits.max_document_fields,
+        max_depth=limits.max_query_depth,
+        max_aliases=limits.max_aliases,
+        max_directives=limits.max_directives,
+        max_repeats=limits.max_field_repeats,
+    )
     return MetalgraphSchema(
         query=Query,
         mutation=Mutation,
@@ -52,8 +61,7 @@ def build_schema(settings: Settings | None = None) -> MetalgraphSchema:
             AuditTrail,
             AccessPolicy,
             SubscriptionRefusals,
-            lambda: QueryDepthLimiter(max_depth=limits.max_query_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+            lambda: DocumentLimiter(document_limits),
             lambda: CostLimiter(max_cost=limits.max_query_cost, default_page=min(100, limits.max_page_size)),
             ErrorCodes,
         ],

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -18,15 +19,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
 from metalgraph.schema.context import Context, new_context
+from metalgraph.schema.http_request import BadRequest, from_http
 from metalgraph.schema.schema import build_schema
 from metalgraph.schema.subscription import CredentialWatch, SocketContext, authenticate_connection, socket_context
 
 from .audit import AuditEvent, AuditLog, Outcome, register_secret
-from .auth.authenticator import Authenticator
+from .auth.authenticator import Authenticator, is_loopback
 from .auth.errors import AuthenticationError
 from .auth.oidc import OidcVerifier
 from .labels import KEYED_LABELS
@@ -60,7 +63,9 @@ class GraphQLView(GraphQL[Context, None]):
 
     def __init__(self, store: GraphStore, settings: Settings, services: Services) -> None:
         super().__init__(
-            build_schema(settings), graphql_ide="graphiql", subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,)
+            build_schema(settings),
+            graphql_ide="graphiql" if settings.graphiql else None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.store = store
         self.settings = settings
@@ -89,6 +94,32 @@ class GraphQLView(GraphQL[Context, None]):
             response=response,
         )
         return socket_context(context) if request.scope["type"] == "websocket" else context
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
+        body = b"" if request.method == "GET" else await request.get_body()
+        operation = from_http(
+            request.method, request.content_type or "", request.query_params, body, self.settings.max_variable_values
+        )
+        transport = self._get_stream_transport_from_headers(request.headers)
+        return GraphQLRequestData(
+            query=operation.query,
+            variables=operation.variables,
+            operation_name=operation.operation_name,
+            extensions=operation.extensions,
+            protocol=transport.protocol if transport else "http",
+        )
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """Every request that is not a GraphQL request gets a typed error (never plain text or a 500)."""
+        try:
+            return await super().run(request, context, root_value)
+        except BadRequest as e:
+            return _graphql_error(400, "BAD_REQUEST", str(e))
+        except HTTPException as e:
+            return _graphql_error(e.status_code, "BAD_REQUEST", e.reason)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        return self.graphql_ide is not None and super().should_render_graphql_ide(request)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Credentials may also come in the `connection_init` payload (browsers cannot set headers)."""
@@ -203,6 +234,16 @@ def create_app(settings: Settings, store: GraphStore | None = None, seed: Seeder
         return JSONResponse({"status": "ok", "store": the_store.kind})
 
     async def metrics_endpoint(request: Request) -> Response:
+        client = request.client.host if request.client else None
+        if not (settings.metrics_loopback and is_loopback(client)):
+            try:
+                principal = await services.authenticator.principal(request.headers.get("authorization"), client)
+            except AuthenticationError as e:
+                return _graphql_error(401, "UNAUTHENTICATED", f"authentication failed: {e}")
+            if principal is None:
+                return _graphql_error(401, "UNAUTHENTICATED", "credentials required (Authorization: Bearer <token>)")
+            if principal.tenant is not None:
+                return _graphql_error(403, "FORBIDDEN", "metrics are for providers")
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     if settings.admin_token is not None:

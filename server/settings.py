@@ -33,14 +33,37 @@ class Settings(BaseSettings):
         default=None, description="Bootstrap bearer token with the provider-admin role (create real tokens with it)"
     )
     loopback_reads: bool = Field(
-        default=True, description="Requests without credentials from the server's own machine read as provider-viewer"
+        default=False,
+        description="Requests without credentials from the server's own machine read as provider-viewer"
+        " (on under `serve --demo`)",
     )
+    metrics_loopback: bool = Field(
+        default=True,
+        description="/metrics answers the server's own machine without credentials (others need a provider token)",
+    )
+    graphiql: bool = Field(default=False, description="Serve the GraphiQL IDE at /graphql (on under `serve --demo`)")
     neo4j_user: str = Field(default="neo4j", description="Neo4j user (Neo4j store only)")
     neo4j_password: SecretStr | None = Field(default=None, description="Neo4j password; unset means no auth")
     neo4j_database: str = Field(default="neo4j", description="Neo4j database name")
     max_page_size: int = Field(default=1000, ge=1, description="Largest `first` a connection accepts")
     max_query_depth: int = Field(default=12, ge=1, description="Deepest GraphQL selection accepted")
     max_aliases: int = Field(default=30, ge=1, description="Most aliases one GraphQL document may use")
+    max_document_chars: int = Field(
+        default=100_000, ge=1000, description="Longest GraphQL document, in characters (data belongs in variables)"
+    )
+    max_document_tokens: int = Field(
+        default=10_000, ge=100, description="Most tokens of one GraphQL document (the parser stops there)"
+    )
+    max_document_fields: int = Field(
+        default=5_000, ge=100, description="Most fields one GraphQL document selects, its fragments expanded"
+    )
+    max_directives: int = Field(default=10, ge=1, description="Most directives on one field or fragment")
+    max_variable_values: int = Field(
+        default=20_000, ge=100, description="Most values (list items, object members) the variables of a request hold"
+    )
+    max_field_repeats: int = Field(
+        default=50, ge=1, description="Most fields of one response name (alias or name) in one selection"
+    )
     max_query_cost: int = Field(
         default=200_000, ge=1, description="Largest estimated cost of one operation (page sizes multiply)"
     )
@@ -85,6 +108,9 @@ class Settings(BaseSettings):
     tenant_introspection: bool = Field(default=False, description="Whether tenant tokens may introspect the schema")
     max_request_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body accepted")
     request_timeout_s: float = Field(default=30.0, gt=0, description="Time limit of one GraphQL request")
+    shutdown_grace_s: float = Field(
+        default=3.0, gt=0, description="How long a stopping server lets open requests finish before it cancels them"
+    )
     audit_refusal_window_s: float = Field(
         default=60.0,
         gt=0,

@@ -75,8 +75,9 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
 
 @pytest.fixture
 async def api(store: GraphStore, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client of the app on `store`, calling from 127.0.0.1 without a token."""
-    app = create_app(make_settings(tmp_path), store=store)
+    """An HTTP client of the app on `store`, calling from 127.0.0.1 without a token: with loopback reads
+    turned on here, it reads as provider-viewer."""
+    app = create_app(make_settings(tmp_path, loopback_reads=True), store=store)
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
     async with (
         app.router.lifespan_context(app),

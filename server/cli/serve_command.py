@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import os
 import signal
 import socket
 import threading
 from collections.abc import Awaitable, Iterator
+from types import FrameType
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
@@ -55,8 +58,13 @@ def serve(
     store: StoreOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Run the GraphQL server (GraphiQL at /graphql, /healthz, /metrics) until Ctrl-C."""
+    """Run the GraphQL server (/graphql, /healthz, /metrics) until Ctrl-C or SIGTERM.
+
+    With --demo, requests without credentials from this machine read as provider-viewer and GraphiQL
+    is served; otherwise only as the settings say (both off by default)."""
     settings = settings_from(config, host=host, port=port, data_dir=data_dir, store=store)
+    if demo:
+        settings = settings.model_copy(update={"loopback_reads": True, "graphiql": True})
     sock = _listen(settings.host, settings.port)
     the_store = open_store(settings, KEYED_LABELS)
     interrupted = False
@@ -73,7 +81,11 @@ def serve(
                 where = "" if settings.uses_neo4j else f" ({settings.data_dir})"
                 out.print(f"metalgraph serving on {settings.store} store{where}")
                 url = f"http://{_url_host(bound_host)}:{bound_port}/graphql"
-                out.print(Text("GraphiQL: ") + Text(url, style="bold"))
+                out.print(Text("GraphQL: ") + Text(url, style="bold"))
+                if settings.graphiql:
+                    out.print("GraphiQL: open that URL in a browser.")
+                if settings.loopback_reads:
+                    out.print("Loopback reads: requests from this machine without credentials read as provider-viewer.")
                 out.print("Press Ctrl-C to stop.")
                 runner.run(server.serve(sockets=[sock]))
             except (KeyboardInterrupt, asyncio.CancelledError):
@@ -157,7 +169,15 @@ def _make_server(settings: Settings, store: GraphStore) -> uvicorn.Server:
 
     class Server(uvicorn.Server):
         """uvicorn's server, minus re-raising the stop signal after a graceful shutdown: the store
-        closes after `serve` returns, and a re-raised SIGTERM would kill the process first."""
+        closes after `serve` returns, and a re-raised SIGTERM would kill the process first.
+
+        Open requests get `shutdown_grace_s` to finish, then are cancelled. Should the process still
+        run `_STOP_DEADLINE_S` later (the event loop held by something that does not yield), it exits
+        at once; the embedded store's process dies with it, as on kill -9."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            _exit_after(settings.shutdown_grace_s + _STOP_DEADLINE_S)
 
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
@@ -172,9 +192,32 @@ def _make_server(settings: Settings, store: GraphStore) -> uvicorn.Server:
                     signal.signal(sig, handler)
 
     config = uvicorn.Config(
-        create_app(settings, store=store), log_level=settings.log_level.lower(), lifespan="on", server_header=False
+        create_app(settings, store=store),
+        log_level=settings.log_level.lower(),
+        lifespan="on",
+        server_header=False,
+        timeout_graceful_shutdown=max(1, math.ceil(settings.shutdown_grace_s)),
     )
     return Server(config)
+
+
+_STOP_DEADLINE_S = 10.0
+_exit_timer: threading.Timer | None = None
+
+
+def _exit_after(seconds: float) -> None:
+    """Exit the process in `seconds` unless it has ended by then (the timer thread is a daemon)."""
+    global _exit_timer
+    if _exit_timer is not None:
+        return
+
+    def exit_now() -> None:
+        err.print(f"metalgraph did not stop within {seconds:g} s of the signal; exiting")
+        os._exit(EXIT_FAILURE)
+
+    _exit_timer = threading.Timer(seconds, exit_now)
+    _exit_timer.daemon = True
+    _exit_timer.start()
 
 
 def register(app: typer.Typer) -> None:

@@ -374,11 +374,11 @@ def _metalgraph() -> list[str]:
 
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real server on loopback with the bootstrap admin token; loopback reads stay on (the default)."""
+    """A real server on loopback with the bootstrap admin token and loopback reads on."""
     tmp = tmp_path_factory.mktemp("serve")
     stdout, stderr = tmp / "serve.out", tmp / "serve.err"
     env = {k: v for k, v in os.environ.items() if not k.startswith("METALGRAPH_")}
-    env.update(METALGRAPH_ADMIN_TOKEN=ADMIN_TOKEN, COLUMNS="200")
+    env.update(METALGRAPH_ADMIN_TOKEN=ADMIN_TOKEN, METALGRAPH_LOOPBACK_READS="true", COLUMNS="200")
     with stdout.open("wb") as out, stderr.open("wb") as err:
         server = subprocess.Popen(
             [*_metalgraph(), "serve", "--data-dir", str(tmp / "d"), "--port", "0"],
@@ -403,7 +403,7 @@ def _wait_for_url(server: subprocess.Popen[bytes], stdout: Path, stderr: Path, t
     while time.monotonic() < deadline:
         if server.poll() is not None:
             pytest.fail(f"serve exited with {server.returncode}:\n{stdout.read_text()}\n{stderr.read_text()}")
-        match = re.search(r"GraphiQL: (http://\S+/graphql)", stdout.read_text())
+        match = re.search(r"GraphQL: (http://\S+/graphql)", stdout.read_text())
         if match:
             try:
                 if httpx.get(match.group(1).removesuffix("/graphql") + "/healthz", timeout=2).status_code == 200:

@@ -21,7 +21,7 @@ from metalgraph.server.store.base import GraphStore
 @pytest.fixture
 async def api(store: GraphStore, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """The app without its lifecycle worker: its polls would count among the round trips measured here."""
-    app = create_app(make_settings(tmp_path, run_jobs=False), store=store)
+    app = create_app(make_settings(tmp_path, run_jobs=False, loopback_reads=True), store=store)
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
     async with (
         app.router.lifespan_context(app),
@@ -214,7 +214,7 @@ async def test_a_store_that_is_down_is_unavailable_not_a_crash(tmp_path: Path) -
 
     store = FalkorStore(tmp_path / "data", VERTEX_LABELS)
     await store.start()
-    app = create_app(make_settings(tmp_path), store=store)
+    app = create_app(make_settings(tmp_path, loopback_reads=True), store=store)
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as api:
         assert (await api.get("/healthz")).json()["status"] == "ok"

@@ -33,7 +33,7 @@ DOCUMENTS = [
 
 
 async def _answers(store: GraphStore, tmp_path: Path) -> list[dict[str, Any]]:
-    app = create_app(make_settings(tmp_path), store=store)
+    app = create_app(make_settings(tmp_path, loopback_reads=True), store=store)
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as api:
         return [(await api.post("/graphql", json={"query": doc})).json() for doc in DOCUMENTS]

@@ -232,8 +232,9 @@ async def test_keycloak_jwts_identify_callers_through_the_api(store: GraphStore,
         assert await api.codes('mutation { createTenant(name: "x") { name } }', token()) == ["FORBIDDEN"]
 
 
-async def test_graphiql_lets_a_user_present_a_token(api: Api) -> None:
-    page = await api.client.get("/graphql", headers={"accept": "text/html"})
-    assert page.status_code == 200
-    assert "isHeadersEditorEnabled: true" in page.text  # the "Headers" tab: {"Authorization": "Bearer mg_..."}
-    assert "shouldPersistHeaders: true" in page.text
+async def test_graphiql_lets_a_user_present_a_token(store: GraphStore, tmp_path: Path) -> None:
+    async for api in _api(store, tmp_path, graphiql=True):
+        page = await api.client.get("/graphql", headers={"accept": "text/html"})
+        assert page.status_code == 200
+        assert "isHeadersEditorEnabled: true" in page.text  # the "Headers" tab: {"Authorization": "Bearer mg_..."}
+        assert "shouldPersistHeaders: true" in page.text
