@@ -46,7 +46,12 @@ A_TENANT = "acme-corp"
 B_TENANT = "bravo-co"
 B_CALLERS = ("b_member", "b_admin")
 CONCURRENCY = 8
-FAST_JOBS: dict[str, Any] = {"job_poll_s": 0.05, "sanitize_poll_s": 0.05, "device_timeout_s": 2.0}
+FAST_JOBS: dict[str, Any] = {
+    "job_poll_s": 0.05,
+    "sanitize_poll_s": 0.05,
+    "device_timeout_s": 2.0,
+    "held_vlan_retry_s": 0.5,
+}
 STRICT_LIMITS: dict[str, Any] = {"rate_limit_per_s": 0.2, "rate_limit_burst": 10, "run_jobs": False}
 """A second server on the same store, with small limits, where A's requests are refused for their rate."""
 SETTLED = frozenset({"READY", "FAILED", "RELEASED"})
@@ -231,7 +236,8 @@ class World:
         return {f"{c['tenant']['name']}/{c['name']}": c for c in (e["node"] for e in data["clusters"]["edges"])}
 
     async def settle(self, *clusters: str) -> dict[str, dict[str, Any]]:
-        """Waits until every cluster is READY, FAILED or RELEASED and no node is being erased."""
+        """Waits until every cluster is READY, FAILED or RELEASED, no node is being erased and, unless
+        `clusters` are named, no failed cluster holds its VLAN any more (the server tries again)."""
         async with asyncio.timeout(SETTLE_TIMEOUT_S):
             while True:
                 found = await self.clusters()
@@ -241,6 +247,7 @@ class World:
                     all(found.get(c, {}).get("state") in SETTLED for c in clusters)
                     and all(c["state"] in SETTLED for c in found.values())
                     and not erasing
+                    and (clusters or all(c["vlan"] is None for c in found.values() if c["state"] == "FAILED"))
                 ):
                     return found
                 await asyncio.sleep(0.1)
@@ -252,10 +259,11 @@ CREATE = "mutation($n: String!, $s: ClusterSpecInput!) { createCluster(name: $n,
 async def _token(world: World, who: str, role: str, tenant: str) -> None:
     data = await world.ok(
         "admin",
-        "mutation($r: Role!, $t: String) { createApiToken(role: $r, tenant: $t, description: $d) "
-        "{ token apiToken { id } } }".replace("$d", f'"{who}"'),
+        "mutation($r: Role!, $t: String, $d: String!) { createApiToken(role: $r, tenant: $t, description: $d) "
+        "{ token apiToken { id } } }",
         r=role,
         t=tenant,
+        d=who,
     )
     world.secrets[who] = data["createApiToken"]["token"]
     world.token_ids[who] = data["createApiToken"]["apiToken"]["id"]
@@ -359,7 +367,7 @@ def a_pools(world: World) -> Pools:
     leaf only A uses. B's answers about them must not change either."""
     f = world.fabric
     smalls = [n for n in f.nodes() if "-small-" in n]
-    names = ("acme-base", "acme-train", "acme-doomed", "acme-huge", "bravo-east")
+    names = ("acme-base", "acme-train", "acme-doomed", "acme-cut", "acme-huge", "bravo-east")
     a_ids = sorted(world.token_ids[w] for w in ("a_admin", "a_member"))
     return Pools(
         objects={
@@ -449,6 +457,7 @@ def b_questions(
 
 RESIZE = "mutation($n: String!, $add: Int, $rc: Int) { resizeCluster(name: $n, add: $add, removeCount: $rc) { name } }"
 RELEASE = "mutation($n: String!) { releaseCluster(name: $n) { name } }"
+REPLACE = "mutation($n: String!, $node: String!) { replaceNode(name: $n, node: $node) { name } }"
 
 
 async def a_acts(world: World, b_vlans: dict[str, set[int]]) -> list[str]:
@@ -471,6 +480,11 @@ async def a_acts(world: World, b_vlans: dict[str, set[int]]) -> list[str]:
         found = (await world.settle(train))[train]
         assert found["state"] == "READY" and len(found["nodes"]) == size, found
     done.append("grew acme-train to 3 nodes and shrank it to 2")
+    replaced = found["nodes"][0]["name"]
+    await world.ok("a_admin", REPLACE, n="acme-train", node=replaced)
+    found = (await world.settle(train))[train]
+    assert found["state"] == "READY" and replaced not in {n["name"] for n in found["nodes"]}, found
+    done.append(f"replaced {replaced} in acme-train")
 
     # A cluster named like B's, in A's own namespace, created and released.
     await world.create("a_admin", "bravo-east", {"nodes": 1, "sites": [f.east]})
@@ -479,7 +493,30 @@ async def a_acts(world: World, b_vlans: dict[str, set[int]]) -> list[str]:
     await world.ok("a_admin", RELEASE, n="bravo-east")
     found = (await world.settle(f"{A_TENANT}/bravo-east"))[f"{A_TENANT}/bravo-east"]
     assert found["state"] == "RELEASED", found
-    done.append("created and released its own cluster named bravo-east")
+    deleted = await world.ok("a_admin", 'mutation { deleteCluster(name: "bravo-east") { deleted } }')
+    assert deleted["deleteCluster"]["deleted"] is True
+    done.append("created, released and deleted its own cluster named bravo-east")
+
+    # Tokens and descriptions, by A's admin and by a provider acting on A only.
+    issued = await world.ok(
+        "a_admin", 'mutation { createApiToken(role: TENANT_MEMBER, description: "acme ci") { apiToken { id } } }'
+    )
+    revoke = "mutation($id: ID!) { revokeApiToken(id: $id) { id } }"
+    world.token_ids["a_ci"] = issued["createApiToken"]["apiToken"]["id"]
+    await world.ok("a_admin", revoke, id=world.token_ids["a_ci"])
+    issued = await world.ok(
+        "admin",
+        f'mutation {{ createApiToken(role: TENANT_ADMIN, tenant: "{A_TENANT}", description: "acme on call") '
+        "{ apiToken { id } } }",
+    )
+    world.token_ids["a_on_call"] = issued["createApiToken"]["apiToken"]["id"]
+    await world.ok("admin", revoke, id=world.token_ids["a_on_call"])
+    describe = (
+        'mutation($t: String, $d: String!) { updateCluster(name: "acme-train", tenant: $t, description: $d) { name } }'
+    )
+    await world.ok("a_admin", describe, d="acme secret project")
+    await world.ok("admin", describe, t=A_TENANT, d="acme secret project, reviewed")
+    done.append("made and revoked tokens, described acme-train (A's admin and a provider)")
 
     # A cluster that fails while its network is configured: the west leaves refuse changes.
     lab = default_lab()
@@ -494,6 +531,21 @@ async def a_acts(world: World, b_vlans: dict[str, set[int]]) -> list[str]:
             lab.switch(leaf).faults.reject_changes = False
     assert found["state"] == "FAILED" and found["reason"], found
     done.append(f"acme-doomed failed: {found['reason']}")
+
+    # A cluster whose switch does not answer: the east leaves (B's among them) are unreachable while A's
+    # job runs; the cluster fails holding its VLAN, and the server releases it once they answer again.
+    east_leaves = list(f.leaves()[f.east])
+    for leaf in east_leaves:
+        lab.switch(leaf).faults.unreachable = True
+    try:
+        await world.create("a_admin", "acme-cut", {"nodes": 1, "sites": [f.east]})
+        found = (await world.settle(f"{A_TENANT}/acme-cut"))[f"{A_TENANT}/acme-cut"]
+    finally:
+        for leaf in east_leaves:
+            lab.switch(leaf).faults.unreachable = False
+    assert found["state"] == "FAILED", found
+    await world.settle()  # the held VLANs released
+    done.append(f"acme-cut failed and its held VLAN was released: {found['reason']}")
 
     # Refused: capacity, roles, B's objects, bad input.
     refusals: list[tuple[str | None, str, dict[str, Any], set[str]]] = [
@@ -624,7 +676,7 @@ def a_words(world: World) -> set[str]:
     and the leaf only A uses."""
     f = world.fabric
     pool = {n.lower() for n in f.nodes() if "-small-" in n} | {f"{f.prefix}e-leaf-3"}
-    return {"acme", *(world.token_ids[w] for w in ("a_admin", "a_member")), *pool}
+    return {"acme", *(i for who, i in world.token_ids.items() if who.startswith("a_")), *pool}
 
 
 def words_of_a(answer: Any, key: str, words: set[str]) -> list[str]:
@@ -703,6 +755,25 @@ async def b_follow_up(world: World, entry_fields: str) -> dict[str, Any]:
     return follows
 
 
+# --- B's network on the switches ---------------------------------------------------------------------------
+
+
+def b_network(world: World, b_vlans: dict[str, set[int]]) -> dict[str, Any]:
+    """What the simulated switches do for B: every port that carries one of B's VLANs of its site, with its
+    link, its mode and B's VLANs on it. A's jobs change trunks B's VLAN rides on; they must leave B's part."""
+    lab = default_lab()
+    carried: dict[str, Any] = {}
+    for site, leaves in world.fabric.leaves().items():
+        mine = b_vlans.get(site, set())
+        for name in (*leaves, world.fabric.spine(site)):
+            for port in lab.switch(name).ports.values():
+                vlans = sorted(({port.access_vlan} | set(port.allowed_vlans)) & mine)
+                if vlans:
+                    link = (port.admin_up, port.oper_up, port.mode.value)
+                    carried[f"{name}/{port.name}"] = {"link": link, "vlans": vlans}
+    return carried
+
+
 # --- the test ---------------------------------------------------------------------------------------------
 
 
@@ -720,6 +791,7 @@ async def test_nothing_tenant_a_does_changes_what_tenant_b_sees(store: GraphStor
         questions, reads = b_questions(walker, world, clusters)
         entry_fields = walker.selection(walker.schema.get_type("AuditEntry"))  # type: ignore[arg-type]
 
+        network_before = b_network(world, b_vlans)
         before = await ask(world, questions)
         follows_before = await b_follow_up(world, entry_fields)  # follows B's questions
         before |= await read(world, reads)
@@ -727,9 +799,15 @@ async def test_nothing_tenant_a_does_changes_what_tenant_b_sees(store: GraphStor
         after = await read(world, reads)
         follows_after = await b_follow_up(world, entry_fields)  # follows the first follow-up, and A's acts
         after |= await ask(world, questions)
+        network_after = b_network(world, b_vlans)
         elapsed = time.monotonic() - started
 
     problems = report(before, after, a_words(world))
+    assert network_before, "B's VLANs are on the switches"
+    problems += [
+        f"B's VLANs on switch port {path}: {_short(x)} -> {_short(y)}"
+        for path, x, y in differences(network_before, network_after)
+    ]
     if follows_after != follows_before:
         problems.append(
             "B's next audit entry follows its previous one differently after A acted:\n"
