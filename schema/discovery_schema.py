@@ -15,8 +15,10 @@ from metalgraph.server.devices.demo_lab import ensure_sim_devices
 from metalgraph.server.discovery import drift as drift_service
 from metalgraph.server.discovery.service import discover as run_discovery
 from metalgraph.server.inventory.diff import ChangeSet
+from metalgraph.server.inventory.records import EDGE_KINDS, VERTEX_LABELS
 
 from .connection import check_page_size
+from .cost import max_items, unbounded
 from .errors import ApiError, Code
 from .permissions import ProviderAdmin, ProviderReader
 from .types import Ctx
@@ -65,7 +67,9 @@ class LinkDrift:
     unscanned_switches: list[str] = strawberry.field(
         description="Switches with intended links whose LLDP table was never read: their links are not judged."
     )
-    items: list[LinkDriftItem] = strawberry.field(description="The first `first` items, by kind then port.")
+    items: list[LinkDriftItem] = strawberry.field(
+        description="The first `first` items, by kind then port.", metadata=max_items("max_page_size")
+    )
     truncated: bool = strawberry.field(description="Whether there are more items than `items` holds.")
 
 
@@ -110,9 +114,13 @@ class DiscoveryResult:
     failed: int
     skipped: int = strawberry.field(description="Devices without an address.")
     change_count: int
-    summary: list[ChangeCount]
-    changes: list[ProposedChange] = strawberry.field(description="The first `maxChanges` changes.")
-    errors: list[DeviceError]
+    summary: list[ChangeCount] = strawberry.field(
+        metadata=max_items(len(VERTEX_LABELS) + len(EDGE_KINDS) + 1)  # a label, an edge kind, or OBSERVED
+    )
+    changes: list[ProposedChange] = strawberry.field(
+        description="The first `maxChanges` changes.", metadata=max_items("max_page_size")
+    )
+    errors: list[DeviceError] = strawberry.field(metadata=unbounded("one per device that could not be read"))
     notes: list[str] = strawberry.field(description="Findings that are not changes (hardware not reported, ...).")
     drift: LinkDrift | None = strawberry.field(description="Link drift after the changes (counts; items left out).")
 

@@ -7,6 +7,7 @@ import strawberry
 from metalgraph.server.isolation import IsolationReport as Report
 from metalgraph.server.isolation import Violation, model
 
+from .cost import unbounded
 from .permissions import ProviderReader
 from .types import Ctx
 
@@ -53,7 +54,9 @@ class IsolationViolation:
 @strawberry.type(description="The intended VLAN state in the graph compared with every switch, read back.")
 class IsolationReport:
     ok: bool = strawberry.field(description="No violation, and every switch was read.")
-    violations: list[IsolationViolation]
+    violations: list[IsolationViolation] = strawberry.field(
+        metadata=unbounded("every port of every switch may be wrong in several ways")
+    )
     switches_read: int
     ports_compared: int
     clusters: int

@@ -13,6 +13,7 @@ from metalgraph.server.placement.index import PlacementIndex
 from metalgraph.server.placement.planner import Plan
 from metalgraph.server.placement.spec import OUTER_FIRST, ClusterSpec, Level, Mode
 
+from .cost import max_items
 from .errors import api_error
 
 TopologyLevel = strawberry.enum(Level, name="TopologyLevel", description="Topology levels, innermost first.")
@@ -105,10 +106,10 @@ class PlacementPlan:
     gpu_count: int
     nodes: list[str]
     site: str | None
-    domains: list[DomainUse]
+    domains: list[DomainUse] = strawberry.field(metadata=max_items(len(Level)))  # one per level
     hop_diameter: int | None
     bottleneck_gbps: float | None
-    fragmentation: list[LevelScore]
+    fragmentation: list[LevelScore] = strawberry.field(metadata=max_items(len(Level)))  # one per level
     explanations: list[str]
 
     @classmethod

@@ -15,6 +15,7 @@ from .cost import CostLimiter
 from .discovery_schema import DiscoveryMutation, DiscoveryQuery
 from .document_limits import DocumentLimiter, DocumentLimits
 from .errors import ErrorCodes
+from .execution_limit import field_limited
 from .isolation_schema import IsolationQuery
 from .lifecycle_mutation import LifecycleMutation
 from .lifecycle_query import LifecycleQuery
@@ -62,9 +63,12 @@ def build_schema(settings: Settings | None = None) -> MetalgraphSchema:
             AccessPolicy,
             SubscriptionRefusals,
             lambda: DocumentLimiter(document_limits),
-            lambda: CostLimiter(max_cost=limits.max_query_cost, default_page=min(100, limits.max_page_size)),
+            lambda: CostLimiter(
+                max_cost=limits.max_query_cost, default_page=min(100, limits.max_page_size), settings=limits
+            ),
             ErrorCodes,
         ],
+        execution_context_class=field_limited(limits.max_query_cost),
     )
 
 

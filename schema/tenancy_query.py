@@ -12,6 +12,7 @@ from metalgraph.server.tenancy.disclosure import tenant_capacity
 from metalgraph.server.topology.pages import Selection
 
 from .connection import Connection, paginate
+from .cost import unbounded
 from .errors import ApiError, Code
 from .permissions import AdminsAndProviderViewers
 from .tenancy_types import ApiToken, CapacityBucket, Cluster, Tenant, Viewer
@@ -66,6 +67,7 @@ class TenancyQuery:
     @strawberry.field(
         description="API token records (never secrets): providers see all (or `tenant`'s), a tenant-admin its own.",
         permission_classes=[AdminsAndProviderViewers],
+        metadata=unbounded("a token stays listed after it expires or is revoked"),
     )
     async def api_tokens(self, info: Ctx, tenant: str | None = None) -> list[ApiToken]:
         own = info.context.tenant
@@ -76,7 +78,8 @@ class TenancyQuery:
 
     @strawberry.field(
         description="Free nodes and GPUs of the pool by site, spine pod and GPU model (counts only; tenants: by "
-        "site and GPU model)."
+        "site and GPU model).",
+        metadata=unbounded("one bucket per site, spine pod and GPU model of the inventory"),
     )
     async def free_capacity(self, info: Ctx) -> list[CapacityBucket]:
         found = await free_capacity(info.context.reader.store)

@@ -9,6 +9,7 @@ from metalgraph.server.auth.tokens import TokenRecord
 from metalgraph.server.lifecycle import states
 from metalgraph.server.topology.reader import Props, Relation
 
+from .cost import max_items, unbounded
 from .errors import ApiError, Code
 from .lifecycle_scope import explainer
 from .lifecycle_types import ClusterEventView, ClusterSpecView, ClusterState
@@ -36,7 +37,7 @@ class Tenant(Wrapped):
             return None
         return self._p.get("contact_email") or None
 
-    @strawberry.field
+    @strawberry.field(metadata=unbounded("a released cluster stays listed until it is deleted", label="Cluster"))
     async def clusters(self, info: Ctx) -> list[Cluster]:
         return [Cluster(r.props) for r in await _many(info, Relation("Tenant", "OWNS", "Cluster"), self.key)]
 
@@ -90,7 +91,10 @@ class Cluster(Wrapped):
         props = await info.context.loaders.vertex("Tenant").load(self._p["tenant"])
         return Tenant(props) if props else None
 
-    @strawberry.field(description="The nodes in the cluster, in name order.")
+    @strawberry.field(
+        description="The nodes in the cluster, in name order.",
+        metadata=max_items("max_cluster_nodes", label="Node"),  # the admission rule of every allocation
+    )
     async def nodes(self, info: Ctx) -> list[Node]:
         members = await _many(info, Relation("Cluster", "MEMBER", "Node"), self.key)
         return [Node(r.props) for r in sorted(members, key=lambda r: r.props["key"])]

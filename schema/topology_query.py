@@ -12,6 +12,7 @@ from metalgraph.server.inventory import model
 from metalgraph.server.topology import neighborhood as nbh
 from metalgraph.server.topology import paths
 
+from .cost import max_items, unbounded
 from .errors import ApiError, Code
 from .types import Ctx, Nic, NicRole, Node, Port, Switch
 
@@ -98,7 +99,10 @@ class Path:
     def __init__(self, path: paths.NodePath) -> None:
         self._path = path
 
-    @strawberry.field(description="Devices in order from `fromNode` to `toNode`, both included.")
+    @strawberry.field(
+        description="Devices in order from `fromNode` to `toNode`, both included.",
+        metadata=max_items(paths.MAX_SWITCH_LINKS + 3),  # two nodes and the switches of the longest path searched
+    )
     def hops(self) -> list[Hop]:
         return [Hop(h) for h in self._path.hops]
 
@@ -168,9 +172,12 @@ def _vertex(v: nbh.Vertex) -> NeighborhoodVertex:
 class Neighborhood:
     center: NeighborhoodVertex
     depth: int
-    vertices: list[NeighborhoodVertex] = strawberry.field(description="By distance, then label and key.")
+    vertices: list[NeighborhoodVertex] = strawberry.field(
+        description="By distance, then label and key.", metadata=max_items(nbh.MAX_LIMIT)
+    )
     edges: list[NeighborhoodEdge] = strawberry.field(
-        description="Every relationship with at least one end closer than `depth`, both ends listed in `vertices`."
+        description="Every relationship with at least one end closer than `depth`, both ends listed in `vertices`.",
+        metadata=unbounded("as many as the relationships of `limit` vertices"),
     )
     truncated: bool = strawberry.field(description="True when `limit` vertices were reached and some were left out.")
 

@@ -9,10 +9,19 @@ import strawberry
 from strawberry.types import Info
 
 from metalgraph.server.inventory import model
+from metalgraph.server.inventory.model import (
+    MAX_GPUS_PER_NODE,
+    MAX_NICS_PER_NODE,
+    MAX_NODES_PER_RACK,
+    MAX_PORTS_PER_SWITCH,
+    MAX_RACKS_PER_SITE,
+    MAX_SWITCHES_PER_RACK,
+)
 from metalgraph.server.inventory.vlans import DEFAULT_QUARANTINE_VLAN, DEFAULT_VLAN_POOL
 from metalgraph.server.topology.reader import Props, Related, Relation
 
 from .context import Context
+from .cost import max_items
 
 if TYPE_CHECKING:
     from .tenancy_types import Cluster
@@ -75,7 +84,7 @@ class Site(Wrapped):
         quarantine = props.get("quarantine_vlan")
         self.quarantine_vlan = DEFAULT_QUARANTINE_VLAN if quarantine is None else int(quarantine)
 
-    @strawberry.field
+    @strawberry.field(metadata=max_items(MAX_RACKS_PER_SITE, label="Rack"))
     async def racks(self, info: Ctx) -> list[Rack]:
         return [Rack(r.props) for r in await _many(info, Relation("Site", "HAS_RACK", "Rack"), self.key)]
 
@@ -95,11 +104,11 @@ class Rack(Wrapped):
         props = await info.context.loaders.vertex("Site").load(self._p["site"])
         return Site(props) if props else None
 
-    @strawberry.field
+    @strawberry.field(metadata=max_items(MAX_NODES_PER_RACK, label="Node"))
     async def nodes(self, info: Ctx) -> list[Node]:
         return [Node(r.props) for r in await _many(info, Relation("Rack", "HOLDS", "Node"), self.key)]
 
-    @strawberry.field
+    @strawberry.field(metadata=max_items(MAX_SWITCHES_PER_RACK, label="Switch"))
     async def switches(self, info: Ctx) -> list[Switch]:
         return [Switch(r.props) for r in await _many(info, Relation("Rack", "HOLDS", "Switch"), self.key)]
 
@@ -164,11 +173,11 @@ class Node(Wrapped):
         held = await _one(info, Relation("Node", "HOLDS", "Rack", "in"), self.key)
         return held.edge.get("u") if held else None
 
-    @strawberry.field
+    @strawberry.field(metadata=max_items(MAX_GPUS_PER_NODE, label="GPU"))
     async def gpus(self, info: Ctx) -> list[Gpu]:
         return [Gpu(r.props) for r in await _many(info, Relation("Node", "HAS_GPU", "GPU"), self.key)]
 
-    @strawberry.field
+    @strawberry.field(metadata=max_items(MAX_NICS_PER_NODE, label="NIC"))
     async def nics(self, info: Ctx, role: NicRole | None = None) -> list[Nic]:  # type: ignore[valid-type]
         items = await _many(info, Relation("Node", "HAS_NIC", "NIC"), self.key)
         return [Nic(r.props) for r in items if role is None or r.props.get("role") == _value(role)]
@@ -201,14 +210,20 @@ class Gpu(Wrapped):
         props = await info.context.loaders.vertex("Node").load(self._p["node"])
         return Node(props) if props else None
 
-    @strawberry.field(description="GPUs this one reaches over NVLink, with the number of links.")
+    @strawberry.field(
+        description="GPUs this one reaches over NVLink, with the number of links.",
+        metadata=max_items(MAX_GPUS_PER_NODE - 1),  # NVLinks join GPUs of one node, each pair once
+    )
     async def nvlink_peers(self, info: Ctx) -> list[NvLinkPeer]:
         out = await _many(info, Relation("GPU", "NVLINK", "GPU"), self.key)
         inn = await _many(info, Relation("GPU", "NVLINK", "GPU", "in"), self.key)
         peers = [NvLinkPeer(gpu=Gpu(r.props), links=int(r.edge.get("links", 1))) for r in out + inn]
         return sorted(peers, key=lambda p: p.gpu.index)
 
-    @strawberry.field(description="NICs by PCIe distance, nearest first (PIX < PXB < PHB < NODE < SYS).")
+    @strawberry.field(
+        description="NICs by PCIe distance, nearest first (PIX < PXB < PHB < NODE < SYS).",
+        metadata=max_items(MAX_NICS_PER_NODE),  # the NICs of its node, each once
+    )
     async def nics(self, info: Ctx) -> list[PcieAffinity]:
         items = await _many(info, Relation("GPU", "PCIE", "NIC"), self.key)
         order = [p.value for p in model.PciePath]
@@ -289,7 +304,7 @@ class Switch(Wrapped):
         props = await info.context.loaders.vertex("Rack").load(self._p["rack"])
         return Rack(props) if props else None
 
-    @strawberry.field
+    @strawberry.field(metadata=max_items(MAX_PORTS_PER_SWITCH, label="Port"))
     async def ports(self, info: Ctx) -> list[Port]:
         return [Port(r.props) for r in await _many(info, Relation("Switch", "HAS_PORT", "Port"), self.key)]
 

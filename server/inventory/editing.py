@@ -38,6 +38,9 @@ from ..errors import AlreadyExists, DomainError, InUse, InvalidReference, NotFou
 from ..store.base import GraphStore, Statement
 from .diff import ChangeSet, diff, removal_scope
 from .model import (
+    MAX_NODES_PER_RACK,
+    MAX_RACKS_PER_SITE,
+    MAX_SWITCHES_PER_RACK,
     Health,
     Inventory,
     Link,
@@ -140,6 +143,20 @@ async def _load(store: GraphStore, **scope: Iterable[str]) -> Records:
 async def _exists(store: GraphStore, label: str, key: str) -> bool:
     rows = await store.read(f"MATCH (n:{label} {{key: $k}}) RETURN n.key AS k", {"k": key})
     return bool(rows)
+
+
+async def _check_room(store: GraphStore, path: str, parent: VertexId, child: VertexId, limit: int) -> None:
+    """Refuses to put `child` (label, key) into a `parent` (rack or site) that already holds `limit` of its kind."""
+    (parent_label, parent_key), (label, key) = parent, child
+    edge = "HAS_RACK" if parent_label == "Site" else "HOLDS"
+    rows = await store.read(
+        f"MATCH (:{parent_label} {{key: $p}})-[:{edge}]->(x:{label}) WHERE x.key <> $k RETURN count(x) AS n",
+        {"p": parent_key, "k": key},
+    )
+    if rows and int(rows[0]["n"]) >= limit:
+        what, kind = f"{parent_label.lower()} {parent_key!r}", "switches" if label == "Switch" else f"{label.lower()}s"
+        problem = InventoryProblem(path, f"{what} already holds {limit} {kind}, the most one may hold")
+        raise InvalidReference(f"{label.lower()} {key!r}: {problem}", [problem])
 
 
 def _merge(*parts: Records) -> Records:
@@ -314,6 +331,7 @@ async def _put_rack(store: GraphStore, rack: Rack, *, create: bool) -> Rack:
         current = await _load(store, Rack=[rack.name])
         _check_existence("rack", rack.name, ("Rack", rack.name) in current.vertices, create)
         sites = (Site(name=rack.site),) if await _exists(store, "Site", rack.site) else ()
+        await _check_room(store, "site", ("Site", rack.site), ("Rack", rack.name), MAX_RACKS_PER_SITE)
         problems = _problems(Inventory(sites=sites, racks=(rack,)), "racks[0]")
         if problems:
             raise InvalidReference(f"rack {rack.name!r}: {_summary(problems)}", problems)
@@ -358,6 +376,7 @@ async def _put_switch(store: GraphStore, switch: Switch, *, create: bool) -> Swi
         current = await _load_switch(store, name)
         _check_existence("switch", name, ("Switch", name) in current.vertices, create)
         racks = (Rack(name=switch.rack, site="stub"),) if await _exists(store, "Rack", switch.rack) else ()
+        await _check_room(store, "rack", ("Rack", switch.rack), ("Switch", name), MAX_SWITCHES_PER_RACK)
         problems = _problems(Inventory(racks=racks, switches=(switch,)), "switches[0]")
         if problems:
             raise InvalidReference(f"switch {name!r}: {_summary(problems)}", problems)
@@ -459,6 +478,7 @@ async def _put_node(store: GraphStore, node: Node, *, create: bool) -> Node:
             node = _keep_status(node, stored)
 
         racks = (Rack(name=node.rack, site="stub"),) if await _exists(store, "Rack", node.rack) else ()
+        await _check_room(store, "rack", ("Rack", node.rack), ("Node", name), MAX_NODES_PER_RACK)
         switches = _stub_switches(current, node.rack)
         problems = _problems(Inventory(racks=racks, switches=switches, nodes=(node,)), "nodes[0]")
         if problems:

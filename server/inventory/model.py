@@ -21,6 +21,19 @@ PortName = Annotated[str, StringConstraints(min_length=1, max_length=128, patter
 """Port names may hold slashes (`Ethernet1/1`, `xe-0/0/1`); switch names may not, so `switch/port` stays unambiguous."""
 MacAddress = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$", to_lower=True)]
 Gbps = Annotated[float, Field(gt=0, le=100_000)]
+MAX_GPUS_PER_NODE = 16
+"""The largest GPU servers (HGX-2 class) hold 16; a GB200 NVL72 compute tray holds 4."""
+MAX_NICS_PER_NODE = 32
+"""A DGX H100 has 8 backend NICs, 2 frontend DPUs, storage and BMC ports: 32 leaves room for twice that."""
+MAX_PORTS_PER_SWITCH = 1024
+"""The largest modular chassis carry 576 400G ports (1,152 at 200G breakout is not modelled); the demo's
+management cores take one port per scalable unit, 720 at 100,000 NVL72 GPUs."""
+MAX_NODES_PER_RACK = 128
+"""Two nodes per U in a 64 U rack (2U4N chassis); an NVL72 rack holds 18 compute trays."""
+MAX_SWITCHES_PER_RACK = 64
+"""One switch per U in the tallest racks."""
+MAX_RACKS_PER_SITE = 16_384
+"""The demo's 100,000-GPU site has about 3,900 racks."""
 CREDENTIALS_REFERENCE = (
     "The name of the device's credentials in the secrets file (`[name]` table) or the environment "
     "(`METALGRAPH_SECRET_<NAME>_<FIELD>`); never a secret value. Unset when the driver needs none."
@@ -179,8 +192,8 @@ class Node(Strict):
     power_state: PowerState = PowerState.UNKNOWN
     health: Health = Health.UNKNOWN
     bmc: Bmc | None = None
-    gpus: tuple[Gpu, ...] = ()
-    nics: tuple[Nic, ...] = ()
+    gpus: tuple[Gpu, ...] = Field(default=(), max_length=MAX_GPUS_PER_NODE)
+    nics: tuple[Nic, ...] = Field(default=(), max_length=MAX_NICS_PER_NODE)
     nvlinks: tuple[NvLink, ...] = ()
     pcie: tuple[PcieAffinity, ...] = ()
 
@@ -206,7 +219,7 @@ class Switch(Strict):
     credentials: Name | None = Field(default=None, description=CREDENTIALS_REFERENCE)
     pod: str = ""
     """The spine pod (block) a leaf or spine belongs to; empty for cores and OOB switches."""
-    ports: tuple[Port, ...] = ()
+    ports: tuple[Port, ...] = Field(default=(), max_length=MAX_PORTS_PER_SWITCH)
 
 
 class Link(Strict):

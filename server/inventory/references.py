@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
-from .model import Inventory
+from .model import MAX_NODES_PER_RACK, MAX_RACKS_PER_SITE, MAX_SWITCHES_PER_RACK, Inventory
 
 
 class InventoryProblem(ValueError):
@@ -39,6 +39,15 @@ def _duplicates(path: str, names: Iterable[str], what: str) -> Iterator[Inventor
         seen.add(name)
 
 
+def _over(path: str, owners: Iterable[str], limit: int, what: str, where: str) -> Iterator[InventoryProblem]:
+    """The first item past `limit` of each owner (a rack's 129th node), so the error names its path."""
+    counts: Counter[str] = Counter()
+    for i, owner in enumerate(owners):
+        counts[owner] += 1
+        if counts[owner] == limit + 1:
+            yield InventoryProblem(f"{path}[{i}]", f"{where} {owner!r} would hold more than {limit} {what}")
+
+
 def find_problems(inv: Inventory) -> list[InventoryProblem]:
     problems: list[InventoryProblem] = []
     add = problems.append
@@ -50,6 +59,9 @@ def find_problems(inv: Inventory) -> list[InventoryProblem]:
     sites = {s.name for s in inv.sites}
     racks = {r.name for r in inv.racks}
     ports = {(sw.name, p.name) for sw in inv.switches for p in sw.ports}
+    problems.extend(_over("racks", (r.site for r in inv.racks), MAX_RACKS_PER_SITE, "racks", "site"))
+    problems.extend(_over("switches", (s.rack for s in inv.switches), MAX_SWITCHES_PER_RACK, "switches", "rack"))
+    problems.extend(_over("nodes", (n.rack for n in inv.nodes), MAX_NODES_PER_RACK, "nodes", "rack"))
     for i, rack in enumerate(inv.racks):
         if rack.site not in sites:
             add(InventoryProblem(f"racks[{i}].site", f"unknown site {rack.site!r}"))
@@ -86,13 +98,23 @@ def find_problems(inv: Inventory) -> list[InventoryProblem]:
         for j, nic in enumerate(node.nics):
             if nic.port is not None:
                 use_port(f"{at}.nics[{j}].port", nic.port.switch, nic.port.port)
-        for j, link in enumerate(node.nvlinks):
+        pairs: set[frozenset[int]] = set()
+        for j, nvlink in enumerate(node.nvlinks):
+            pair = frozenset((nvlink.a, nvlink.b))
+            if pair in pairs:
+                message = f"GPUs {nvlink.a} and {nvlink.b} are joined twice (count the links in `links`)"
+                add(InventoryProblem(f"{at}.nvlinks[{j}]", message))
+            pairs.add(pair)
             for end in ("a", "b"):
-                if getattr(link, end) not in indexes:
-                    add(InventoryProblem(f"{at}.nvlinks[{j}].{end}", f"no GPU with index {getattr(link, end)}"))
-            if link.a == link.b:
+                if getattr(nvlink, end) not in indexes:
+                    add(InventoryProblem(f"{at}.nvlinks[{j}].{end}", f"no GPU with index {getattr(nvlink, end)}"))
+            if nvlink.a == nvlink.b:
                 add(InventoryProblem(f"{at}.nvlinks[{j}]", "an NVLink joins two different GPUs"))
+        affinities: set[tuple[int, str]] = set()
         for j, aff in enumerate(node.pcie):
+            if (aff.gpu, aff.nic) in affinities:
+                add(InventoryProblem(f"{at}.pcie[{j}]", f"GPU {aff.gpu} and NIC {aff.nic!r} are listed twice"))
+            affinities.add((aff.gpu, aff.nic))
             if aff.gpu not in indexes:
                 add(InventoryProblem(f"{at}.pcie[{j}].gpu", f"no GPU with index {aff.gpu}"))
             if aff.nic not in nic_names:
