@@ -86,7 +86,7 @@ class Fabric:
     clusters go (B asks for 8 GPUs per node), small ones (2 GPUs) are left for A. East: a shared leaf with
     a big and a small node, a second big-and-small leaf, and a leaf with one small node; so A's two-node
     cluster spans two leaves and its VLAN rides the uplink trunks of a leaf B uses. West: B's two clusters,
-    A's first one."""
+    and small nodes for A's first cluster, the one it names like B's and the one that fails."""
 
     prefix: str
 
@@ -108,7 +108,7 @@ class Fabric:
                 f"{p}e-leaf-3": [(f"{p}e-small-3", 2)],
             },
             self.west: {
-                f"{p}w-leaf-1": [(f"{p}w-big-1", 8), (f"{p}w-big-3", 8), (f"{p}w-small-1", 2)],
+                f"{p}w-leaf-1": [(f"{p}w-big-1", 8), (f"{p}w-big-3", 8), (f"{p}w-small-1", 2), (f"{p}w-small-3", 2)],
                 f"{p}w-leaf-2": [(f"{p}w-big-2", 8), (f"{p}w-small-2", 2)],
             },
         }
@@ -367,7 +367,7 @@ def a_pools(world: World) -> Pools:
     leaf only A uses. B's answers about them must not change either."""
     f = world.fabric
     smalls = [n for n in f.nodes() if "-small-" in n]
-    names = ("acme-base", "acme-train", "acme-doomed", "acme-cut", "acme-huge", "bravo-east")
+    names = ("acme-base", "acme-train", "acme-doomed", "acme-cut", "acme-huge", "bravo-east", "bravo-west")
     a_ids = sorted(world.token_ids[w] for w in ("a_admin", "a_member"))
     return Pools(
         objects={
@@ -496,6 +496,10 @@ async def a_acts(world: World, b_vlans: dict[str, set[int]]) -> list[str]:
     deleted = await world.ok("a_admin", 'mutation { deleteCluster(name: "bravo-east") { deleted } }')
     assert deleted["deleteCluster"]["deleted"] is True
     done.append("created, released and deleted its own cluster named bravo-east")
+    await world.create("a_admin", "bravo-west", {"nodes": 1, "sites": [f.west]})
+    found = (await world.settle(f"{A_TENANT}/bravo-west"))[f"{A_TENANT}/bravo-west"]
+    assert found["state"] == "READY", found
+    done.append("created its own cluster named bravo-west, which it keeps")
 
     # Tokens and descriptions, by A's admin and by a provider acting on A only.
     issued = await world.ok(
@@ -563,7 +567,7 @@ async def a_acts(world: World, b_vlans: dict[str, set[int]]) -> list[str]:
         ("a_admin", 'mutation { createApiToken(role: PROVIDER_ADMIN, description: "x") { token } }', {}, {"FORBIDDEN"}),
         ("a_admin", "{ isolationReport { ok } }", {}, {"FORBIDDEN"}),
         ("a_admin", "{ linkDrift { __typename } }", {}, {"FORBIDDEN"}),
-        ("a_admin", RELEASE, {"n": "bravo-west"}, {"NOT_FOUND"}),
+        ("a_admin", RELEASE, {"n": "bravo-west2"}, {"NOT_FOUND"}),  # B's; A has a bravo-west of its own
         ("a_admin", RESIZE, {"n": "bravo-west2", "add": 1}, {"NOT_FOUND"}),
         (
             "a_admin",
@@ -630,6 +634,9 @@ async def a_acts(world: World, b_vlans: dict[str, set[int]]) -> list[str]:
             response = await world.post(who, "{ viewer { role } }", strict=True)
             limited += error_codes(response.json()) == ["RATE_LIMITED"]
     assert limited >= 10
+    # From the same address (one NAT for everyone), B is not limited for what A and the anonymous callers did.
+    response = await world.post("b_member", "{ viewer { role } }", strict=True)
+    assert error_codes(response.json()) == [], f"B is limited by A's requests: {response.json()}"
     done.append(f"was refused {limited} times for its rate")
     await world.settle()
     return done
