@@ -87,7 +87,10 @@ def serve(
                 if settings.loopback_reads:
                     out.print("Loopback reads: requests from this machine without credentials read as provider-viewer.")
                 out.print("Press Ctrl-C to stop.")
-                runner.run(server.serve(sockets=[sock]))
+                try:
+                    runner.run(server.serve(sockets=[sock]))
+                finally:
+                    _cancel_exit()  # the loop answered the signal: closing the store may take its time
             except (KeyboardInterrupt, asyncio.CancelledError):
                 interrupted = True
             finally:
@@ -113,6 +116,9 @@ def _listen(host: str, port: int) -> socket.socket:
     except OSError as e:
         fail(f"cannot listen on {host}:{port}: {e.strerror or e}", EXIT_FAILURE)
     sock.set_inheritable(True)
+    # asyncio turns Nagle off only on sockets it knows are TCP, and create_server's are not marked so:
+    # without this, each answer after the first on a kept-alive connection waited 40 ms for an ACK.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # accepted connections inherit it
     return sock
 
 
@@ -171,9 +177,9 @@ def _make_server(settings: Settings, store: GraphStore) -> uvicorn.Server:
         """uvicorn's server, minus re-raising the stop signal after a graceful shutdown: the store
         closes after `serve` returns, and a re-raised SIGTERM would kill the process first.
 
-        Open requests get `shutdown_grace_s` to finish, then are cancelled. Should the process still
-        run `_STOP_DEADLINE_S` later (the event loop held by something that does not yield), it exits
-        at once; the embedded store's process dies with it, as on kill -9."""
+        Open requests get `shutdown_grace_s` to finish, then are cancelled. Should the server still
+        serve `_STOP_DEADLINE_S` later (the event loop held by something that does not yield), the
+        process exits at once; the embedded store's process dies with it, as on kill -9."""
 
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             super().handle_exit(sig, frame)
@@ -206,7 +212,7 @@ _exit_timer: threading.Timer | None = None
 
 
 def _exit_after(seconds: float) -> None:
-    """Exit the process in `seconds` unless it has ended by then (the timer thread is a daemon)."""
+    """Exit the process in `seconds` unless the server has stopped serving by then (`_cancel_exit`)."""
     global _exit_timer
     if _exit_timer is not None:
         return
@@ -218,6 +224,13 @@ def _exit_after(seconds: float) -> None:
     _exit_timer = threading.Timer(seconds, exit_now)
     _exit_timer.daemon = True
     _exit_timer.start()
+
+
+def _cancel_exit() -> None:
+    global _exit_timer
+    if _exit_timer is not None:
+        _exit_timer.cancel()
+        _exit_timer = None
 
 
 def register(app: typer.Typer) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -75,3 +76,14 @@ def test_serve_without_demo_reads_nothing_without_a_token(tmp_path: Path) -> Non
         assert [e["extensions"]["code"] for e in errors] == ["UNAUTHENTICATED"]  # type: ignore[attr-defined]
         page = httpx.get(f"{url}/graphql", headers={"accept": "text/html"}, timeout=30)
         assert page.status_code == 400 and "graphiql" not in page.text.lower()
+
+
+def test_connections_to_serve_have_nagle_off() -> None:
+    """Otherwise every answer after the first on a kept-alive connection waits ~40 ms for a delayed ACK."""
+    from metalgraph.server.cli.serve_command import _listen
+
+    listener = _listen("127.0.0.1", 0)
+    with listener, socket.create_connection(listener.getsockname()[:2]):
+        accepted, _ = listener.accept()
+        with accepted:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
