@@ -403,6 +403,8 @@ def _port_index(f: Fabric, node: str) -> int:
     raise KeyError(node)
 
 
+ROUTES = ("/healthz", "/metrics")
+"""The server's other routes: B asks them too (whatever B may read of them must not move with A)."""
 AUDIT_READ = "auditLog"
 """The root field whose answer B's own refused requests change (they are audited into B's log)."""
 
@@ -431,7 +433,14 @@ async def ask(world: World, questions: list[Question]) -> dict[str, Any]:
         async with gate:
             answers[_key(who, call)] = await _answer(world, who, call)
 
-    await asyncio.gather(*(one(who, call) for who, call in questions))
+    async def route(who: str, path: str) -> None:
+        async with gate:
+            response = await world.shared.get(path, headers={"Authorization": f"Bearer {world.secrets[who]}"})
+            answers[f"[{who}] GET {path}"] = {"status": response.status_code, "body": response.text}
+
+    await asyncio.gather(
+        *(one(who, call) for who, call in questions), *(route(who, path) for path in ROUTES for who in B_CALLERS)
+    )
     return answers
 
 
