@@ -38,8 +38,11 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     InlineFragmentNode,
+    NameNode,
     Node,
     OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
     parse,
 )
 from strawberry.extensions import SchemaExtension
@@ -208,7 +211,7 @@ class DocumentLimiter(SchemaExtension):
             except GraphQLError as error:
                 # Strawberry would parse the query again on the event loop to find this error; an empty
                 # operation in its place lets the error through as a refusal before validation instead.
-                ctx.graphql_document = _NOTHING
+                ctx.graphql_document = _nothing(ctx.operation_name)
                 ctx.pre_execution_errors = [error]
         yield
 
@@ -225,4 +228,13 @@ class DocumentLimiter(SchemaExtension):
         return validate_document(schema, document, tuple(self.execution_context.validation_rules))
 
 
-_NOTHING = parse("query { }")
+def _nothing(name: str | None) -> DocumentNode:
+    """An operation selecting nothing, under the name the request gave (Strawberry looks it up)."""
+    operation = OperationDefinitionNode(
+        operation=OperationType.QUERY,
+        name=NameNode(value=name) if name else None,
+        directives=(),
+        variable_definitions=(),
+        selection_set=SelectionSetNode(selections=()),
+    )
+    return DocumentNode(definitions=(operation,))

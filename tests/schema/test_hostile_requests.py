@@ -78,6 +78,8 @@ async def test_a_document_with_more_tokens_than_the_limit_is_not_parsed(store: G
         assert "10000 tokens" in body["errors"][0]["message"]
         comments = await post(api, "{ __typename }" + "\n#" * 20_000, None)  # comments are tokens too
         assert codes(comments) == ["TOKEN_LIMIT"]
+        named = await api.post("/graphql", json={"query": "query Q {" + " a" * 20_000 + " }", "operationName": "Q"})
+        assert codes(named.json()) == ["TOKEN_LIMIT"]
         long = await post(api, '{ node(name: "' + "x" * 200_000 + '") { name } }', None)  # one token, 200 kB
         assert codes(long) == ["DOCUMENT_TOO_LARGE"]
 
