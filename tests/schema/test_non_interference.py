@@ -8,7 +8,10 @@ jobs have settled, B's walk is repeated: every answer must be identical, except 
 `ALLOWED_CHANGES`. A field added to the schema is walked and compared without anyone touching this file.
 
 The fabric has two sites with the same VLAN pool, B has clusters in both, and A's cluster shares a leaf
-and its uplink trunks with B, so that what the sites and the switches share is compared too.
+and its uplink trunks with B, so that what the sites and the switches share is compared too. Besides the
+walk: B's next audit entry must follow B's previous one the same way with or without A's acts in between
+(`b_follow_up`), B's VLANs on the simulated switches must stay as they were (`b_network`), and B reads the
+server's other routes too (`ROUTES`).
 """
 
 from __future__ import annotations
