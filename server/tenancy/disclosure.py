@@ -124,8 +124,8 @@ _ADDRESS = re.compile(
     re.IGNORECASE,
 )
 _VLAN_IDS = re.compile(
-    r"(\b(?:vlans?|allowed|native)\b\D{0,20}?)"  # a word that says VLAN ids follow,
-    r"(\[[\d,\s]*\]|\d+(?:-\d+)?)",  # then a [list], a range or one id
+    r"(\b(?:vlans?|allowed|native)\b[\s:=]*(?:vlans?\b[\s:=]*)?)"  # words that say VLAN ids follow,
+    r"(\[[\d,\s]*\]|(?<![\w-])\d+(?:-\d+)?(?![\w-]))",  # then a [list], a range or one id, standing alone
     re.IGNORECASE,
 )
 _NUMBER = re.compile(r"\d+")

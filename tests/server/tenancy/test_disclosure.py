@@ -67,6 +67,15 @@ def test_text_names_only_what_the_tenant_may_read() -> None:
     assert rule.read(text) != text and rule.read("", frozenset()) == ""
 
 
+def test_digits_inside_a_name_are_not_taken_for_a_vlan_id() -> None:
+    rule, *_ = _names()
+    text = "1 in an allowed site (site n1ff-east); trunk allowed rack7-leaf; allowed site-2; allowed VLANs [12, 13]"
+    read = rule.read(text, frozenset(), frozenset({12}))
+    assert read == "1 in an allowed site (site n1ff-east); trunk allowed rack7-leaf; allowed site-2; " + (
+        "allowed VLANs [12, (hidden)]"
+    )
+
+
 def _entry(role: str, variables: dict[str, object], detail: str) -> AuditEntry:
     return AuditEntry(1, "2026-01-01T00:00:00+00:00", "x", role, "t", "op", json.dumps(variables), "OK", detail, "", "")
 
