@@ -13,7 +13,8 @@ Steps by job (the cluster state each shows in parentheses):
   detach had to hold the VLAN (a switch did not answer), so that a later release finishes the job.
 A failure in reserve, network or power turns the job into a rollback (rolling_back) that detaches
 the nodes the job brought in; a new cluster then ends `failed` with the reason, a resize goes back
-to `ready` with the reason in its events.
+to `ready` with the reason in its events. A failure in the detach of a shrink or a release cannot
+give nodes back to the pool (they held the tenant's data): its rollback sends them to sanitization.
 
 A step that raises something unexpected (a bug, not a refusal of a device or of a rule) is tried
 again once its lease runs out, each failure counted on the cluster with the error (`step_failed`);
@@ -323,27 +324,31 @@ class JobRunner:
         )
 
     async def _rollback(self, record: ClusterRecord) -> None:
+        """Undo what the job did to the cluster's membership. Nodes a job brings in (create, grow,
+        replace) go back to the pool; nodes a job takes out (shrink, release) held the tenant's data,
+        so they only ever leave to sanitization: a failed release or shrink ends with them out."""
         creating = record.job is JobKind.CREATE
-        brought_in = record.members if creating else record.job_nodes
+        taking_out = record.job in (JobKind.SHRINK, JobKind.RELEASE)
+        everything = creating or record.job is JobKind.RELEASE
         progress = StepProgress(self.ctx, record.key)
         await detach(
             self.ctx,
             record,
-            brought_in,
-            to="available",
-            free_vlan=creating,
+            record.members if everything else record.job_nodes,
+            to="sanitizing" if taking_out else "available",
+            free_vlan=everything,
             state=ClusterState.ROLLING_BACK,
             progress=progress,
         )
-        if creating:
+        job = record.job.value if record.job else "change"
+        if everything:
             final, message = ClusterState.FAILED, f"failed: {record.reason}"
+        elif taking_out:
+            final, message = ClusterState.READY, f"{job} ended early, its node(s) sent to sanitization: {record.reason}"
         else:
-            final, message = (
-                ClusterState.READY,
-                f"{record.job.value if record.job else 'change'} undone: {record.reason}",
-            )
+            final, message = ClusterState.READY, f"{job} undone: {record.reason}"
         await self._write(
             record,
-            end_job(record.key, final, record.reason if creating else ""),
+            end_job(record.key, final, record.reason if everything else ""),
             event_statement(record.key, "rolled_back", final, message),
         )

@@ -197,3 +197,46 @@ async def test_a_step_failing_with_a_bug_is_tried_a_few_times_then_rolled_back(
     assert await node_states(lab.store, FRA_NODES) == {n: ("available", None) for n in FRA_NODES}
     assert not await used_vlans(lab.store)
     await lab.check()
+
+
+@pytest.mark.parametrize("job", ["release", "shrink"])
+async def test_a_detach_failing_with_a_bug_still_sends_the_nodes_it_takes_out_to_sanitization(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch, job: str
+) -> None:
+    """A shrink or release that fails cannot give its nodes back to the pool: they held the tenant's data."""
+    await lab.lifecycle.create(lab.store, "acme", "data", fra(3))
+    ready = await lab.settle("acme", "data")
+    assert ready.state is ClusterState.READY, ready.reason
+    attempts = lab.lifecycle.ctx.config.step_attempts
+    real_detach, calls = runner.detach, []
+
+    async def broken_then_real(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs["state"])
+        if len(calls) <= attempts:
+            raise RuntimeError("a bug in detach")
+        return await real_detach(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "detach", broken_then_real)
+    if job == "release":
+        await lab.lifecycle.release(lab.store, "acme", "data")
+        taken_out = set(ready.members)
+    else:
+        await lab.lifecycle.shrink(lab.store, "acme", "data", count=1)
+        record = await read_cluster(lab.store, cluster_key("acme", "data"))
+        assert record is not None
+        taken_out = set(record.job_nodes)
+    record = await lab.settle("acme", "data")
+
+    assert calls[-1] is ClusterState.ROLLING_BACK and len(calls) == attempts + 1
+    assert f"the detach step failed {attempts} time(s)" in record.reason or any(
+        f"the detach step failed {attempts} time(s)" in e.message for e in await lab.lifecycle.events("acme", "data")
+    )
+    assert record.state is (ClusterState.FAILED if job == "release" else ClusterState.READY)
+    assert not taken_out & set(record.members)
+    async with asyncio.timeout(30):
+        while any(state != "available" for state, _ in (await node_states(lab.store, taken_out)).values()):
+            await asyncio.sleep(0.05)
+    for node in taken_out:
+        jobs = lab.lab.node(node).jobs.values()
+        assert any(j.polls >= j.steps and not j.fails for j in jobs), f"{node} reached the pool unerased"
+    await lab.check()
