@@ -35,7 +35,7 @@ from metalgraph.server.labels import KEYED_LABELS  # noqa: E402
 from metalgraph.server.settings import Settings  # noqa: E402
 from metalgraph.server.store import open_store  # noqa: E402
 
-TOKEN = "bench-plan-admin-token"
+TOKEN = "bench-plan-admin-token-4e1a9c07d2b5"
 PLAN = """
 query($spec: ClusterSpecInput!) {
   planCluster(spec: $spec) {

@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from .auth.oidc_config import OidcConfig
 
+MIN_ADMIN_TOKEN_CHARS = 32
+
 ENV_PREFIX = "METALGRAPH_"
 
 
@@ -30,7 +32,9 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address the HTTP server binds")
     port: int = Field(default=8080, ge=0, le=65535, description="Port the HTTP server binds")
     admin_token: SecretStr | None = Field(
-        default=None, description="Bootstrap bearer token with the provider-admin role (create real tokens with it)"
+        default=None,
+        description="Bootstrap bearer token with the provider-admin role (create real tokens with it); at least "
+        f"{MIN_ADMIN_TOKEN_CHARS} characters",
     )
     loopback_reads: bool = Field(
         default=False,
@@ -128,6 +132,18 @@ class Settings(BaseSettings):
         "connection is closed",
     )
     log_level: str = Field(default="info", description="Python log level")
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # The token's exact value is redacted wherever it appears, which tells whoever can read an audit
+        # entry whether its text held the token: harmless only for a token too long to guess.
+        if value is not None and len(value.get_secret_value()) < MIN_ADMIN_TOKEN_CHARS:
+            raise ValueError(
+                f"admin_token must be at least {MIN_ADMIN_TOKEN_CHARS} characters of a random string "
+                "(e.g. `openssl rand -hex 32`)"
+            )
+        return value
 
     @field_validator("store")
     @classmethod

@@ -19,7 +19,7 @@ from metalgraph.server.store.neo4j_store import Neo4jStore
 from neo4j_server.runner import Neo4jServer, neo4j_required, start_neo4j, unavailable_reason
 
 FIXTURES = Path(__file__).parent / "fixtures"
-ADMIN_TOKEN = "test-admin-token-7c1f"
+ADMIN_TOKEN = "test-admin-token-7c1f-0b9e4d2a6f83"
 
 
 @pytest.fixture(scope="session")
