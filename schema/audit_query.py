@@ -50,7 +50,7 @@ class AuditEntry:
     @classmethod
     def of(cls, entry: Entry, *, tenant_view: bool = False) -> AuditEntry:
         return cls(
-            seq=entry.tenant_seq if tenant_view and entry.tenant_seq is not None else entry.seq,
+            seq=entry.seq_shown(tenant_view=tenant_view),
             tenant_seq=entry.tenant_seq,
             at=entry.at,
             actor=entry.actor,

@@ -128,6 +128,15 @@ class AuditEntry:
         """The pagination cursor of `queries.page` for the entry's tenant (its `tenant_seq`, padded)."""
         return entry_key(self.tenant_seq) if self.tenant_seq is not None else None
 
+    def seq_shown(self, *, tenant_view: bool) -> int:
+        """The seq a reader sees: a tenant sees only `tenant_seq` (never the global seq, which says how
+        many entries every tenant wrote), so an entry without one is not for a tenant's view."""
+        if not tenant_view:
+            return self.seq
+        if self.tenant_seq is None:
+            raise ValueError("an entry without a place in its tenant's sequence is not shown to tenants")
+        return self.tenant_seq
+
     @property
     def variables(self) -> Any:
         """The redacted variables, parsed."""

@@ -13,9 +13,9 @@ re-reads the heads and retries (a bounded number of times, with a little jitter)
 an asyncio.Lock keeps appends in turn, so such retries are rare. This module holds the only Cypher
 that writes `AuditEntry`, `AuditHead` and `AuditTenantHead` vertices.
 
-`changes` on the head counts the appends that carried changes: the clock by which caches of what
-the graph holds (tenant scopes, the placement index) know that something changed, in this process
-or another. Refusals and other entries without changes do not move it.
+`changes` on the head counts the appends that carried changes: with the inventory's generation,
+the clock by which caches of what the graph holds know that something changed, in this process or
+another (`change_mark`). Refusals and other entries without changes do not move it.
 
 Refusals that a caller can repeat at will (limits, anonymous callers) go through `refused`, which
 writes the first of each caller's window and counts the rest (see `refusals`).
@@ -26,12 +26,13 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..store.base import GraphStore, Statement, StoreError, StoreQueryError
 from ..store.cypher_text import check_returns_nothing
 from .entry import GENESIS_HASH, AuditEntry, AuditEvent, build_entry, now_iso
 from .refusals import RefusalWindows
+from .storable import storable_text
 
 MAX_ATTEMPTS = 100
 """Appends tried before giving up under contention from other processes."""
@@ -119,6 +120,8 @@ class AuditLog:
         statements = list(changes)
         for query, _params in statements:
             check_returns_nothing(query)  # before the head is read (or created)
+        if event.tenant is not None:  # the tenant head is read under the key the entry is written with
+            event = replace(event, tenant=storable_text(event.tenant))
         async with self._lock:
             for attempt in range(self._max_attempts):
                 head = await self._head(event.tenant)

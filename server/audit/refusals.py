@@ -4,11 +4,12 @@ A refused oversized body, a rate-limit refusal or an anonymous caller's refusal 
 nothing and would cost the server an fsynced entry each. So the first refusal of a caller (actor,
 role, tenant) with a code in a window of `window_s` is written at once, and the later ones of that
 window are counted; the count goes into one entry (operation `refusals`, variables `refusals: n`)
-when the window closes, or at the next refusal after that, or at shutdown (`close`). Anonymous
-callers open at most `anonymous_per_window` windows per window; the refusals of any further
-anonymous caller are counted together, under `anonymous@*`. Every refusal is in exactly one entry:
-its own, or a count. A count that cannot be written is kept and tried again, and logged if it is
-still unwritten at shutdown.
+by a background task once the window closed, or at shutdown (`close`); a refusal never waits for
+another's count. Anonymous callers open at most `anonymous_per_window` windows per window; the
+refusals of any further anonymous caller are counted together, under `anonymous@*`. Every refusal
+is in exactly one entry: its own, or a count. A count is forgotten only once its entry is written:
+a write that fails or is cancelled leaves it to be tried again, a first refusal that cannot be
+written is counted, and what is still unwritten when shutdown's time is up is logged.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..store.base import StoreError
 from .entry import AuditEvent, now_iso
@@ -34,19 +35,24 @@ MAX_OPERATIONS = 20
 OTHER = "[other]"
 MAX_CALLERS = 1000
 """Distinct anonymous callers an overflow count tells apart (more read as this many)."""
+CLOSE_TIMEOUT_S = 10.0
+"""How long shutdown waits for the counts to be written before it logs those that were not."""
 
 Write = Callable[[AuditEvent], Awaitable[object]]
 _Key = tuple[str, str, str | None, str]
 
 
-@dataclass
+@dataclass(eq=False)
 class _Window:
     first: AuditEvent
     """The refusal that opened the window (written at once, except in the anonymous overflow)."""
     code: str
     opened: float
     counted: int = 0
-    """Refusals since, not yet written."""
+    """Refusals not written one by one (since the first, and the first too if it could not be written)."""
+    first_written: bool = True
+    retry_at: float = float("-inf")
+    """When a closed window whose count could not be written is tried again."""
     since: str = ""
     last: str = ""
     last_detail: str = ""
@@ -66,6 +72,17 @@ class _Window:
         if self.first.actor == ANONYMOUS_OVERFLOW and len(self.callers) < MAX_CALLERS:
             self.callers.add(event.actor)
 
+    def forget(self, written: _Window) -> None:
+        """Take out what `written` (a copy of this window when its count was written) counted."""
+        self.counted -= written.counted
+        self.operations.subtract(written.operations)
+        self.operations = +self.operations
+        self.callers -= written.callers
+        self.since = self.last if self.counted else ""
+
+    def snapshot(self) -> _Window:
+        return replace(self, operations=Counter(self.operations), callers=set(self.callers))
+
     def summary(self, window_s: float) -> AuditEvent:
         variables: dict[str, object] = {
             "code": self.code,
@@ -83,7 +100,8 @@ class _Window:
             operation=OPERATION,
             variables=variables,
             outcome=self.first.outcome,
-            detail=f"{self.code}: {self.counted} more in a {window_s:g} s window; the last: {self.last_detail}",
+            detail=f"{self.code}: {self.counted} {'more ' if self.first_written else ''}in a {window_s:g} s window"
+            f"; the last: {self.last_detail}",
         )
 
 
@@ -102,23 +120,29 @@ class RefusalWindows:
         self.anonymous_per_window = anonymous_per_window
         self._clock = clock
         self._windows: dict[_Key, _Window] = {}
+        """The open windows (and closed ones no refusal or flush has retired yet)."""
+        self._closed: list[_Window] = []
+        """Closed windows whose count is still to be written; a closed window counts nothing more."""
         self._anonymous_since = float("-inf")
         self._anonymous_opened = 0
         self._timer: asyncio.Task[None] | None = None
+        self._flushing = asyncio.Lock()
 
     @property
     def counted(self) -> int:
         """Refusals counted and not yet written."""
-        return sum(w.counted for w in self._windows.values())
+        return sum(w.counted for w in (*self._windows.values(), *self._closed))
 
     async def refused(self, event: AuditEvent, code: str) -> None:
-        """Audit one refusal: written now if it opens its caller's window, else counted."""
-        await self.flush()
+        """Audit one refusal: written now if it opens its caller's window, else counted.
+
+        A first refusal that cannot be written is counted into its window (written with the count)
+        and the write's error is raised."""
         key: _Key = (event.actor, event.role, event.tenant, code)
-        window = self._windows.get(key)
+        window = self._open_window(key)
         if window is None and not event.role and not self._anonymous_allowed():
             key = (ANONYMOUS_OVERFLOW, "", None, code)
-            window = self._windows.get(key)
+            window = self._open_window(key)
             if window is None:
                 overflow = AuditEvent(ANONYMOUS_OVERFLOW, "", None, OPERATION, outcome=event.outcome)
                 window = self._windows[key] = _Window(overflow, code, self._clock())
@@ -127,56 +151,84 @@ class RefusalWindows:
             self._start_timer()
             return
         window = self._windows[key] = _Window(event, code, self._clock())
+        self._start_timer()
         try:
             await self._write(event)
         except BaseException:
-            if window.counted == 0 and self._windows.get(key) is window:
-                del self._windows[key]  # the next refusal tries to write again
+            window.first_written = False
+            window.count(event)
+            if self._windows.get(key) is not window and all(w is not window for w in self._closed):
+                self._closed.append(window)  # retired and written while this write was under way
             raise
 
     async def flush(self, *, everything: bool = False) -> None:
-        """Write the counts of the windows that closed (of all windows with `everything`)."""
-        now = self._clock()
-        closed = [
-            key for key, w in self._windows.items() if everything or now - w.opened >= self.window_s
-        ]
-        windows = [self._windows.pop(key) for key in closed]
-        for key, window in zip(closed, windows, strict=True):
-            if window.counted == 0:
-                continue
-            try:
-                await self._write(window.summary(self.window_s))
-            except StoreError as e:
-                self._keep(key, window)
-                log.warning("could not audit %d refusals of %s yet: %s", window.counted, window.first.actor, e)
+        """Write the counts of the windows that closed (of all windows with `everything`).
 
-    async def close(self) -> None:
-        """Stop the timer and write every count now; a count that still cannot be written is logged."""
+        A count is dropped only after its entry is written; one whose write fails is tried again a
+        window later (at once with `everything`)."""
+        async with self._flushing:
+            now = self._clock()
+            for key, window in list(self._windows.items()):
+                if everything or self._is_closed(window, now):
+                    self._retire(key)
+            for window in list(self._closed):
+                if not everything and window.retry_at > now:
+                    continue
+                written = window.snapshot()
+                try:
+                    await self._write(written.summary(self.window_s))
+                except StoreError as e:
+                    window.retry_at = self._clock() + self.window_s
+                    log.warning("could not audit %d refusals of %s yet: %s", window.counted, window.first.actor, e)
+                    continue
+                window.forget(written)
+                if not window.counted:
+                    self._closed.remove(window)
+
+    async def close(self, timeout_s: float = CLOSE_TIMEOUT_S) -> None:
+        """Stop the timer and write every count, within `timeout_s` (cancelling `close` does not stop the
+        write); a count still unwritten then is logged."""
         if self._timer is not None:
-            self._timer.cancel()
+            self._timer.cancel()  # a flush under way goes on (it is shielded) and the last one waits for it
             await asyncio.gather(self._timer, return_exceptions=True)
             self._timer = None
-        await self.flush(everything=True)
-        for window in self._windows.values():
-            log.error(
-                "%d refusals of %s (%s) could not be audited: %s",
-                window.counted,
-                window.first.actor,
-                window.code,
-                window.last_detail,
-            )
-        self._windows.clear()
+        last = asyncio.get_running_loop().create_task(self.flush(everything=True))
+        try:
+            await asyncio.wait_for(asyncio.shield(last), timeout_s)
+        except TimeoutError:
+            last.cancel()
+            await asyncio.gather(last, return_exceptions=True)
+        except Exception:  # shutdown goes on; what is unwritten is logged below
+            log.exception("could not write the refusal counts at shutdown")
+        finally:
+            for window in (*self._windows.values(), *self._closed):
+                if window.counted:
+                    log.error(
+                        "%d refusals of %s (%s) were not audited by shutdown: %s",
+                        window.counted,
+                        window.first.actor,
+                        window.code,
+                        window.last_detail,
+                    )
+            if last.done():
+                self._windows.clear()
+                self._closed.clear()
 
-    def _keep(self, key: _Key, window: _Window) -> None:
-        """Put back a window whose count could not be written, merged with one opened since."""
-        newer = self._windows.get(key)
-        if newer is not None:
-            window.counted += newer.counted
-            window.operations.update(newer.operations)
-            window.callers |= newer.callers
-            window.last, window.last_detail = newer.last or window.last, newer.last_detail or window.last_detail
-        window.opened = self._clock()  # tried again when this window closes, not at once
-        self._windows[key] = window
+    def _open_window(self, key: _Key) -> _Window | None:
+        """The window of `key` if it is still open; a closed one is retired, to be written by the timer."""
+        window = self._windows.get(key)
+        if window is not None and self._is_closed(window, self._clock()):
+            self._retire(key)
+            return None
+        return window
+
+    def _is_closed(self, window: _Window, now: float) -> bool:
+        return now - window.opened >= self.window_s
+
+    def _retire(self, key: _Key) -> None:
+        window = self._windows.pop(key)
+        if window.counted:
+            self._closed.append(window)
 
     def _anonymous_allowed(self) -> bool:
         now = self._clock()
@@ -192,13 +244,14 @@ class RefusalWindows:
             self._timer = asyncio.get_running_loop().create_task(self._write_when_windows_close())
 
     async def _write_when_windows_close(self) -> None:
-        while True:
-            pending = [w.opened for w in self._windows.values() if w.counted]
-            if not pending:
-                return
-            await asyncio.sleep(max(0.0, min(pending) + self.window_s - self._clock()) + 0.001)
+        """Flushes as windows close, while there are windows; each flush runs on even if this task is cancelled."""
+        while self._windows or self._closed:
+            due = [w.opened + self.window_s for w in self._windows.values()]
+            due += [max(w.retry_at, self._clock()) for w in self._closed]
+            await asyncio.sleep(max(0.0, min(due) - self._clock()) + 0.001)
+            flush = asyncio.get_running_loop().create_task(self.flush())
             try:
-                await self.flush()
-            except Exception:  # the next refusal, or close(), writes the counts instead
+                await asyncio.shield(flush)
+            except Exception:  # the windows stay; close() writes them, or logs them
                 log.exception("could not write the counts of closed refusal windows")
                 return

@@ -1,12 +1,12 @@
 """A placement index kept current with the store, for the planner to read in memory.
 
-Occupancy (states, health, cluster membership, link errors) is re-read when the audit head's count
-of changes moved (every change through the API appends to the audit log with it, in any server
-sharing the store: see tenancy.visibility.ScopeCache) or after `occupancy_max_age_s`. The topology
-is rebuilt before answering when the inventory's generation moved (every inventory change moves
-it, see inventory.generation), when the store's nodes or switch count no longer match it, or after
-`invalidate(topology=True)`; and in the background, while the current one keeps answering, once it
-is `topology_max_age_s` old (a change written around metalgraph).
+The index follows the store's change mark (`audit.change_mark`). Occupancy (states, health,
+cluster membership, link errors) is re-read when the mark moved (every change through the API
+appends to the audit log with it, in any server sharing the store) or after `occupancy_max_age_s`.
+The topology is rebuilt before answering when the mark's inventory generation moved (every
+inventory change moves it, see inventory.generation), when the store's nodes or switch count no
+longer match it, or after `invalidate(topology=True)`; and in the background, while the current
+one keeps answering, once it is `topology_max_age_s` old (a change written around metalgraph).
 
 The index may be a few seconds behind changes that bypass the audit log; that is safe because
 reservation re-checks every node in the store and the lifecycle retries with `exclude`.
@@ -18,18 +18,12 @@ import asyncio
 import logging
 import time
 
-from ..inventory.generation import READ_GENERATION
+from ..audit.change_mark import read_change_mark
 from ..store.base import GraphStore
 from .index import PlacementIndex
 from .loader import load_index, load_occupancy
 
 log = logging.getLogger(__name__)
-
-_MARKS = (
-    f"OPTIONAL MATCH (h:AuditHead {{key: 'head'}}) WITH h {READ_GENERATION} "
-    "RETURN h.changes AS seq, g.seq AS generation"
-)
-
 
 class PlacementCache:
     def __init__(
@@ -92,8 +86,8 @@ class PlacementCache:
             await asyncio.gather(self._refresh, return_exceptions=True)
 
     async def _marks(self) -> tuple[object, object]:
-        rows = await self.store.read(_MARKS)
-        return (rows[0]["seq"], rows[0]["generation"]) if rows else (None, None)
+        mark = await read_change_mark(self.store)
+        return mark, mark.generation
 
     async def _rebuild(self, mark: object, generation: object, now: float) -> PlacementIndex:
         index = await load_index(self.store)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from ..audit.change_mark import ChangeMark, read_change_mark
 from ..store.base import GraphStore
 from ..topology.scope import Scope
 from .disclosure import TENANT_FIELDS
@@ -131,29 +132,24 @@ async def _add_uplinks(store: GraphStore, seen: dict[str, set[str]]) -> None:
                 frontier.add(row["peer"])
 
 
-_CHANGE_MARK = "OPTIONAL MATCH (h:AuditHead {key: 'head'}) RETURN h.changes AS seq"
-"""The audit head's count of appends that carried changes (refusals and no-ops do not move it)."""
-
-
 class ScopeCache:
     """Tenant scopes, reused while nothing has changed.
 
-    Every change made through the API appends to the audit log with it, so the audit head's count of
-    such appends says whether anything changed since a scope was computed, in this process or any
-    other sharing the store: one small read instead of a few large ones. Changes that bypass the API (a CLI import
-    into a store a server is using) are picked up after `max_age_s`.
+    A scope is reused while the store's change mark (`audit.change_mark`: the changes made through the
+    API and the inventory's generation, in this process or any other sharing the store) is the one it
+    was computed at: one small read instead of a few large ones. Changes written around metalgraph
+    are picked up after `max_age_s`.
     """
 
     def __init__(self, store: GraphStore, max_age_s: float = 30.0, max_tenants: int = 1024) -> None:
         self.store = store
         self.max_age_s = max_age_s
         self.max_tenants = max_tenants
-        self._cached: dict[str, tuple[int | None, float, Scope]] = {}
+        self._cached: dict[str, tuple[ChangeMark, float, Scope]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def scope(self, tenant: str) -> Scope:
-        rows = await self.store.read(_CHANGE_MARK)
-        mark = rows[0]["seq"] if rows else None
+        mark = await read_change_mark(self.store)
         async with self._locks.setdefault(tenant, asyncio.Lock()):
             cached = self._cached.get(tenant)
             now = time.monotonic()

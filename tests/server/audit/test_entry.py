@@ -77,3 +77,12 @@ def test_ill_typed_properties_are_refused(field: str, value: object) -> None:
     props = {**entry().to_props(), field: value}
     with pytest.raises(ValueError, match=field):
         AuditEntry.from_props(props)
+
+
+def test_a_tenant_is_shown_its_own_sequence_and_never_the_global_seq() -> None:
+    mine = dataclasses.replace(entry(), tenant_seq=3)
+    assert mine.seq_shown(tenant_view=True) == 3 and mine.seq_shown(tenant_view=False) == 7
+    unnumbered = entry()  # written before tenants had a sequence
+    assert unnumbered.seq_shown(tenant_view=False) == 7
+    with pytest.raises(ValueError):
+        unnumbered.seq_shown(tenant_view=True)

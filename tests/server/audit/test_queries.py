@@ -97,3 +97,16 @@ async def test_bad_arguments_are_refused(store: GraphStore) -> None:
         await page(store, tenant=None, first=5, since=datetime(2025, 1, 1))
     with pytest.raises(ValueError):
         await count(store, tenant=None, outcome="maybe")
+
+
+async def test_a_tenant_s_view_leaves_out_its_entries_without_a_tenant_seq(
+    store: GraphStore, audit_log: AuditLog, make_event
+) -> None:
+    old = await audit_log.record(make_event(1, tenant=None))
+    props = {**old.to_props(), "seq": 99, "key": "unnumbered", "tenant": "acme"}  # as written before tenant_seq
+    await store.write("CREATE (e:AuditEntry) SET e = $p", {"p": props})
+    await audit_log.record(make_event(2, tenant="acme"))
+    entries, more = await page(store, tenant="acme", first=10, tenant_view=True)
+    assert [(e.seq_shown(tenant_view=True), e.operation) for e in entries] == [(1, "op2")] and not more
+    assert await count(store, tenant="acme", tenant_view=True) == 1
+    assert len((await page(store, tenant="acme", first=10))[0]) == 2, "providers see both"

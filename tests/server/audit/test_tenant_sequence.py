@@ -80,3 +80,13 @@ async def test_only_appends_that_carry_changes_move_the_change_count(
     assert await changes() == 1
     await audit_log.record(make_event(9), [("CREATE (:GPU {key: 'g2'})", {})])
     assert await changes() == 2
+
+
+async def test_a_tenant_named_with_unstorable_characters_keeps_one_sequence(
+    store: GraphStore, audit_log: AuditLog, make_event
+) -> None:
+    tenant = "acme\x00\udc80"  # what a request may carry; stored as its escapes
+    entries = [await audit_log.record(make_event(i, tenant=tenant)) for i in range(1, 4)]
+    assert [e.tenant_seq for e in entries] == [1, 2, 3]
+    assert {e.tenant for e in entries} == {"acme\\x00\\udc80"}
+    assert (await verify(store)).intact

@@ -9,9 +9,11 @@ import pytest
 
 from metalgraph.server.inventory import service
 from metalgraph.server.inventory.demo import generate_fabric
+from metalgraph.server.inventory.model import Nic, PortRef
+from metalgraph.server.inventory.records import port_key
 from metalgraph.server.store.base import GraphStore
 from metalgraph.server.tenancy import tenants
-from metalgraph.server.tenancy.visibility import tenant_scope
+from metalgraph.server.tenancy.visibility import ScopeCache, tenant_scope
 from metalgraph.server.topology import paths
 from metalgraph.server.topology.neighborhood import neighborhood
 from metalgraph.server.topology.pages import Selection, count, fetch_page
@@ -112,3 +114,30 @@ async def test_a_shared_trunk_shows_a_tenant_its_own_vlans_only(shared_fabric: G
     assert "access_vlan" not in seen
     rows, _ = await fetch_page(store, scope_b, Selection("Port").equals("key", uplink), 10, None)
     assert rows[0]["allowed_vlans"] == [vlans["b"]]
+
+
+async def test_an_inventory_change_without_an_audit_entry_shows_in_a_cached_scope_at_once(
+    shared_fabric: GraphStore,
+) -> None:
+    """The CLI's `import` writes no audit entry; a tenant's cached scope still follows it."""
+    store = shared_fabric
+    scopes = ScopeCache(store)
+    before = await scopes.scope("a")
+    inventory = await service.export_inventory(store)
+    cabled = {(nic.port.switch, nic.port.port) for n in inventory.nodes for nic in n.nics if nic.port}
+    cabled |= {(end.switch, end.port) for link in inventory.links for end in (link.a, link.b)}
+    leaf = next(s for s in inventory.switches if s.name in (before.keys("Switch") or ()) and s.role == "leaf")
+    free = next(p for p in leaf.ports if (leaf.name, p.name) not in cabled)
+    node = next(n for n in inventory.nodes if n.name == sorted(before.keys("Node") or ())[0])
+    extra = Nic(
+        name="extra0",
+        mac="02:00:5e:00:99:01",
+        speed_gbps=free.speed_gbps,
+        port=PortRef(switch=leaf.name, port=free.name),
+    )
+    recabled = node.model_copy(update={"nics": (*node.nics, extra)})
+    await service.import_inventory(
+        store, inventory.model_copy(update={"nodes": tuple(recabled if n is node else n for n in inventory.nodes)})
+    )
+    assert port_key(leaf.name, free.name) not in (before.keys("Port") or ())
+    assert port_key(leaf.name, free.name) in ((await scopes.scope("a")).keys("Port") or ())
