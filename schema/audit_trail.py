@@ -157,6 +157,24 @@ def _root_arguments(execution_context: Any) -> tuple[str, dict[str, Any]]:
     return ",".join(dict.fromkeys(names)), arguments
 
 
+_NAMED_ROOT_FIELDS = 20
+"""How many root fields the entry of an operation refused before execution names."""
+
+
+def _root_field_names(execution_context: Any) -> str:
+    """The root fields of an operation refused before execution, their arguments left alone: the
+    document was not validated, and coercing arguments that may be invalid by the thousand would cost
+    as much as validating. At most `_NAMED_ROOT_FIELDS` names, then how many more there are."""
+    document = execution_context.graphql_document
+    operation = get_operation_ast(document, execution_context.operation_name) if document is not None else None
+    if not isinstance(operation, OperationDefinitionNode):
+        return ""
+    fields = operation.selection_set.selections
+    names = list(dict.fromkeys(s.name.value for s in fields if isinstance(s, FieldNode)))
+    more = len(names) - _NAMED_ROOT_FIELDS
+    return ",".join(names[:_NAMED_ROOT_FIELDS]) + (f" and {more} more" if more > 0 else "")
+
+
 def _is_mutation(execution_context: Any) -> bool:
     if execution_context.graphql_document is None:
         return False
@@ -193,8 +211,8 @@ class AuditTrail(SchemaExtension):
         refusal = next(((code, message) for code, message in codes if code in outcomes), None)
         if refusal is None and codes and is_mutation:
             refusal = next(iter(codes))
-        if not context.audit_operation:  # refused before execution (a validation limit)
-            context.audit_operation, context.audit_arguments = _root_arguments(ctx)
+        if not context.audit_operation:  # refused before execution (a limit, validation, the rate limit)
+            context.audit_operation = _root_field_names(ctx)
         operation = context.audit_operation or (ctx.operation_name or "")
         if refusal is not None:
             code, message = refusal

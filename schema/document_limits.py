@@ -11,21 +11,27 @@ nested). What is measured is the document as expanded:
 - depth: as Strawberry's `QueryDepthLimiter` counts it (a root leaf is 0, introspection fields 0);
 - aliases: as Strawberry's `MaxAliasesLimiter` counts them (all operations together);
 - directives: on any one node (not expanded);
-- repeats: fields of one response name in one selection (validation compares them pairwise).
+- repeats: fields of one response name in one selection (validation compares them pairwise);
+- fragments: fragment definitions (several validation rules compare every fragment with the others).
 
 A spread that closes a fragment cycle, or names no fragment, adds nothing: validation reports those.
 The first limit exceeded is reported as an ordinary GraphQL error with its code in `extensions`, and
 the validation rules do not run.
 
 Parsing and validation run in a worker thread, bounded as they are, so the event loop is not held
-for the tens of milliseconds a document at the token limit takes.
+for the tens of milliseconds a document at the token limit takes. The documents of callers without
+credentials queue for one thread of their own: however many such documents arrive together, only one
+thread competes with the event loop for the interpreter on their behalf, and none delays an
+authenticated caller's. Positions in the parsed document resolve to lines by bisection
+(`IndexedSource`), so errors cost the same on the last line of a document as on the first.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +54,9 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from .context import Context
 from .errors import Code
+from .indexed_source import IndexedSource
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,7 @@ class DocumentLimits:
     max_aliases: int
     max_directives: int
     max_repeats: int
+    max_fragments: int
 
 
 @dataclass
@@ -158,7 +167,11 @@ def _refusal(code: Code, message: str, node: Node | None = None, **details: Any)
 def document_refusal(document: DocumentNode, limits: DocumentLimits) -> GraphQLError | None:
     """Why `document` is refused before validation, or None; linear in the document's length."""
     definitions = [d for d in document.definitions if isinstance(d, ExecutableDefinitionNode)]
-    shapes = {d.name.value: _shape(d, limits) for d in definitions if isinstance(d, FragmentDefinitionNode)}
+    fragments = [d for d in definitions if isinstance(d, FragmentDefinitionNode)]
+    if len(fragments) > limits.max_fragments:
+        message = f"the document defines {len(fragments)} fragments; the limit is {limits.max_fragments}"
+        return _refusal(Code.SELECTION_LIMIT, message, fragments[limits.max_fragments], limit=limits.max_fragments)
+    shapes = {d.name.value: _shape(d, limits) for d in fragments}
     operations = [(d, _shape(d, limits)) for d in definitions if isinstance(d, OperationDefinitionNode)]
     for shape in [*shapes.values(), *(s for _, s in operations)]:
         if shape.crowded is not None:
@@ -198,27 +211,33 @@ class DocumentLimiter(SchemaExtension):
         self.limits = limits
 
     def on_operation(self) -> Iterator[None]:
-        self.execution_context.parse_options["max_tokens"] = self.limits.max_tokens
         options: dict[str, Any] = self.execution_context.parse_options  # type: ignore[assignment]
+        options["max_tokens"] = self.limits.max_tokens
         options["max_source_length"] = self.limits.max_chars  # passed on to graphql-core's parse, as all are
         yield
+
+    async def _in_thread(self, work: Callable[..., Any], *args: Any) -> Any:
+        context: Context = self.execution_context.context
+        if context.principal is None:
+            return await asyncio.get_running_loop().run_in_executor(_ANONYMOUS, work, *args)
+        return await asyncio.to_thread(work, *args)
 
     async def on_parse(self) -> AsyncIterator[None]:
         ctx = self.execution_context
         if ctx.graphql_document is None and ctx.query:
             try:
-                ctx.graphql_document = await asyncio.to_thread(parse, ctx.query, **ctx.parse_options)
+                ctx.graphql_document = await self._in_thread(_parse, ctx.query, ctx.parse_options)
             except GraphQLError as error:
                 # Strawberry would parse the query again on the event loop to find this error; an empty
                 # operation in its place lets the error through as a refusal before validation instead.
-                ctx.graphql_document = _nothing(ctx.operation_name)
+                ctx.graphql_document = empty_operation(ctx.operation_name)
                 ctx.pre_execution_errors = [error]
         yield
 
     async def on_validate(self) -> AsyncIterator[None]:
         ctx = self.execution_context
         if ctx.graphql_document is not None and ctx.pre_execution_errors is None:
-            ctx.pre_execution_errors = await asyncio.to_thread(self._errors, ctx.schema._schema, ctx.graphql_document)
+            ctx.pre_execution_errors = await self._in_thread(self._errors, ctx.schema._schema, ctx.graphql_document)
         yield  # Strawberry validates no more once the errors are set (an empty list: none)
 
     def _errors(self, schema: GraphQLSchema, document: DocumentNode) -> list[GraphQLError]:
@@ -228,10 +247,18 @@ class DocumentLimiter(SchemaExtension):
         return validate_document(schema, document, tuple(self.execution_context.validation_rules))
 
 
-def _nothing(name: str | None) -> DocumentNode:
+_ANONYMOUS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="graphql-anonymous")
+"""Where the documents of callers without credentials are parsed and validated, one at a time."""
+
+
+def _parse(query: str, options: dict[str, Any]) -> DocumentNode:
+    return parse(IndexedSource(query), **options)
+
+
+def empty_operation(name: str | None, kind: OperationType = OperationType.QUERY) -> DocumentNode:
     """An operation selecting nothing, under the name the request gave (Strawberry looks it up)."""
     operation = OperationDefinitionNode(
-        operation=OperationType.QUERY,
+        operation=kind,
         name=NameNode(value=name) if name else None,
         directives=(),
         variable_definitions=(),

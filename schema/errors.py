@@ -23,14 +23,11 @@ from .introspection_rights import may_introspect
 
 log = logging.getLogger("metalgraph.api")
 
-_DEPTH = re.compile(r"exceeds maximum operation depth of \d+$")
-_ALIASES = re.compile(r"^\d+ aliases found\. Allowed: \d+$")
-"""Strawberry's depth and alias limiters report plain validation errors; these give them their codes."""
 _TOKENS = re.compile(r"^Syntax Error: Document contains more than \d+ tokens\.")
 _LENGTH = re.compile(r"^Syntax Error: Source contains more than \d+ code points\.")
 """graphql-core's parser reports its token and length limits as syntax errors."""
-_SUGGESTION = re.compile(r" Did you mean [^?]*\?$")
-"""graphql-core's hint at names the schema has ("Did you mean 'nodes'?"), at the end of a message."""
+_SUGGESTION = " Did you mean "
+"""How graphql-core's hint at names the schema has begins ("Did you mean 'nodes'?"), at the end of a message."""
 
 
 class Code(StrEnum):
@@ -139,29 +136,38 @@ def _classify(error: GraphQLError) -> tuple[Code, str, dict[str, Any]]:
             return Code.DOCUMENT_TOO_LARGE, error.message.split("\n")[0], {}
         if error.message.startswith("Syntax Error"):
             return Code.GRAPHQL_PARSE_FAILED, error.message, {}
-        if _DEPTH.search(error.message):
-            return Code.DEPTH_LIMIT, error.message, {}
-        if _ALIASES.search(error.message):
-            return Code.ALIAS_LIMIT, error.message, {}
         return Code.GRAPHQL_VALIDATION_FAILED, error.message, {}
     log.error("unexpected error in %s", error.path, exc_info=original)
     return Code.INTERNAL, "internal error; it has been logged", {}
+
+
+def without_suggestion(message: str) -> str:
+    """`message` without the hint that ends it, if it ends with one: the last " Did you mean " after
+    which only the final question mark comes (found in one pass, whatever the message repeats)."""
+    if not message.endswith("?"):
+        return message
+    hint = message.find(_SUGGESTION, message.rfind("?", 0, len(message) - 1) + 1)
+    return message if hint < 0 else message[:hint]
 
 
 def with_code(error: GraphQLError, suggestions: bool = True) -> GraphQLError:
     """The typed form of `error`; without `suggestions`, no hint at names the schema has."""
     code, message, details = _classify(error)
     if not suggestions:
-        message = _SUGGESTION.sub("", message)
-    return GraphQLError(
+        message = without_suggestion(message)
+    typed = GraphQLError(
         redact_text(message),  # a message may quote input, and input may hold a token
-        nodes=error.nodes,
-        source=error.source,
-        positions=error.positions,
         path=error.path,
-        original_error=None,
         extensions={"code": code.value, **details},
     )
+    # Copied, not recomputed: finding the locations of nodes again would scan the document again.
+    typed.nodes, typed.source, typed.positions, typed.locations = (
+        error.nodes,
+        error.source,
+        error.positions,
+        error.locations,
+    )
+    return typed
 
 
 class ErrorCodes(SchemaExtension):

@@ -52,6 +52,7 @@ def build_schema(settings: Settings | None = None) -> MetalgraphSchema:
         max_aliases=limits.max_aliases,
         max_directives=limits.max_directives,
         max_repeats=limits.max_field_repeats,
+        max_fragments=limits.max_fragments,
     )
     return MetalgraphSchema(
         query=Query,

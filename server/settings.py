@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     max_field_repeats: int = Field(
         default=50, ge=1, description="Most fields of one response name (alias or name) in one selection"
     )
+    max_fragments: int = Field(default=200, ge=1, description="Most fragment definitions of one GraphQL document")
     max_query_cost: int = Field(
         default=200_000, ge=1, description="Largest estimated cost of one operation (page sizes multiply)"
     )

@@ -108,7 +108,14 @@ async def test_a_field_repeated_in_one_selection_is_refused_before_validation_co
 
 SCHEMA = build_schema(Settings())._schema
 LIMITS = DocumentLimits(
-    max_chars=100_000, max_tokens=10_000, max_fields=5_000, max_depth=4, max_aliases=3, max_directives=10, max_repeats=5
+    max_chars=100_000,
+    max_tokens=10_000,
+    max_fields=5_000,
+    max_depth=4,
+    max_aliases=3,
+    max_directives=10,
+    max_repeats=5,
+    max_fragments=200,
 )
 SHAPES = [
     "{ sites { totalCount } }",
