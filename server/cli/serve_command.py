@@ -87,15 +87,13 @@ def serve(
                 if settings.loopback_reads:
                     out.print("Loopback reads: requests from this machine without credentials read as provider-viewer.")
                 out.print("Press Ctrl-C to stop.")
-                try:
-                    runner.run(server.serve(sockets=[sock]))
-                finally:
-                    _cancel_exit()  # the loop answered the signal: closing the store may take its time
+                runner.run(server.serve(sockets=[sock]))
             except (KeyboardInterrupt, asyncio.CancelledError):
                 interrupted = True
             finally:
                 sock.close()
-                runner.run(the_store.close())
+                runner.run(the_store.close())  # within what remains of the stop deadline, if a signal set one
+                _cancel_exit()
     except StoreError as e:
         store_failure(e)
     if interrupted:
@@ -177,13 +175,14 @@ def _make_server(settings: Settings, store: GraphStore) -> uvicorn.Server:
         """uvicorn's server, minus re-raising the stop signal after a graceful shutdown: the store
         closes after `serve` returns, and a re-raised SIGTERM would kill the process first.
 
-        Open requests get `shutdown_grace_s` to finish, then are cancelled. Should the server still
-        serve `_STOP_DEADLINE_S` later (the event loop held by something that does not yield), the
+        Open requests get `shutdown_grace_s` to finish, then are cancelled. Should the server not have
+        stopped and closed its store `_STOP_DEADLINE_S` after the signal (grace included; longer only if
+        the grace is configured longer), the event loop held by something that does not yield, the
         process exits at once; the embedded store's process dies with it, as on kill -9."""
 
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             super().handle_exit(sig, frame)
-            _exit_after(settings.shutdown_grace_s + _STOP_DEADLINE_S)
+            _exit_after(max(_STOP_DEADLINE_S, settings.shutdown_grace_s + 1.0))
 
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
@@ -207,7 +206,8 @@ def _make_server(settings: Settings, store: GraphStore) -> uvicorn.Server:
     return Server(config)
 
 
-_STOP_DEADLINE_S = 10.0
+_STOP_DEADLINE_S = 4.5
+"""Seconds from the stop signal to the exit, whatever holds the event loop: within the 5 s a stop may take."""
 _exit_timer: threading.Timer | None = None
 
 
