@@ -37,10 +37,11 @@ def _json(text: str | bytes, what: str) -> Any:
 def _object_or_null(value: Any, key: str) -> dict[str, Any] | None:
     if value is None or isinstance(value, dict):
         return value
-    raise BadRequest(f"`{key}` must be a JSON object or null, not {_kind(value)}")
+    raise BadRequest(f"`{key}` must be a JSON object or null, not {payload_kind(value)}")
 
 
-def _kind(value: Any) -> str:
+def payload_kind(value: Any) -> str:
+    """What a JSON value is, for a message saying what was expected instead ("an array")."""
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, (int, float)):
@@ -69,10 +70,10 @@ def operation_request(fields: Mapping[str, Any], max_values: int) -> OperationRe
     if query is None or query == "":
         raise BadRequest("no GraphQL query in the request (`query`)")
     if not isinstance(query, str):
-        raise BadRequest(f"`query` must be a string, not {_kind(query)}")
+        raise BadRequest(f"`query` must be a string, not {payload_kind(query)}")
     name = fields.get("operationName")
     if name is not None and not isinstance(name, str):
-        raise BadRequest(f"`operationName` must be a string or null, not {_kind(name)}")
+        raise BadRequest(f"`operationName` must be a string or null, not {payload_kind(name)}")
     variables = _object_or_null(fields.get("variables"), "variables")
     _count_values(variables, max_values)
     return OperationRequest(
@@ -88,7 +89,7 @@ def from_json_body(body: bytes, max_values: int) -> OperationRequest:
     if isinstance(data, list):
         raise BadRequest("batched requests (a JSON array) are not supported: send one operation per request")
     if not isinstance(data, dict):
-        raise BadRequest(f"the request body must be a JSON object with a `query`, not {_kind(data)}")
+        raise BadRequest(f"the request body must be a JSON object with a `query`, not {payload_kind(data)}")
     return operation_request(data, max_values)
 
 

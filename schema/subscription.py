@@ -13,13 +13,18 @@ One context serves a whole websocket connection, so:
 - the access policy decides before each operation as it does over HTTP (`AccessPolicy`), and its
   refusal ends a subscription before it starts (`SubscriptionRefusals`), with its audit entry;
 - only subscriptions run over the websocket: queries and mutations keep HTTP's limits (body size,
-  request time), so they are refused here.
+  request time), so they are refused here; and subscriptions are refused over HTTP;
+- each message is checked as HTTP checks a request (`schema.http_request`): one that is not a JSON
+  object, or is nested too deeply, closes the connection with 4400; a `subscribe` whose payload is not
+  a GraphQL request is answered with a BAD_REQUEST `error`; of `connection_init`'s payload only its
+  `Authorization` is kept, and a payload over `MAX_INIT_PAYLOAD_CHARS` closes the connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass, fields
@@ -29,8 +34,13 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    Message,
+    SubscribeMessage,
+)
 from strawberry.types.graphql import OperationType
 
 from metalgraph.server.auth.errors import AuthenticationError
@@ -40,6 +50,7 @@ from metalgraph.server.topology.scope import EVERYTHING, Scope
 
 from .context import Context, Loaders
 from .errors import Code
+from .http_request import BadRequest, operation_request, payload_kind
 from .lifecycle_scope import acting_tenant, explainer, refresh_scope, visible_cluster
 from .lifecycle_types import ClusterEventView
 from .types import Ctx
@@ -49,6 +60,12 @@ log = logging.getLogger("metalgraph.server")
 CREDENTIALS_LAPSED = 4401
 """The close code of a connection whose credentials were revoked or expired (graphql-transport-ws's
 "Unauthorized")."""
+
+INVALID_MESSAGE = 4400
+"""The close code of a connection that sent a message graphql-transport-ws does not have ("Bad Request")."""
+
+MAX_INIT_PAYLOAD_CHARS = 16 * 1024
+"""The longest `connection_init` payload (as JSON) a connection may send: it only carries credentials."""
 
 
 @dataclass
@@ -144,18 +161,34 @@ class OperationContext(SchemaExtension):
 
 class SubscriptionRefusals(SchemaExtension):
     """Makes the access policy's refusal end a subscription (after `AccessPolicy`): Strawberry runs a
-    subscription whatever result `on_execute` set, so the refusal is raised instead, and streamed."""
+    subscription whatever result `on_execute` set, so the refusal is raised instead, and streamed.
+    Refuses queries and mutations over the websocket, and subscriptions over HTTP."""
 
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
         refused = ctx.result.errors if ctx.result is not None and ctx.result.errors else None
+        over_socket = isinstance(ctx.context, SocketContext)
         if refused:
             if ctx.operation_type is OperationType.SUBSCRIPTION:
                 raise refused[0]
-        elif isinstance(ctx.context, SocketContext) and ctx.operation_type is not OperationType.SUBSCRIPTION:
+        elif over_socket and ctx.operation_type is not OperationType.SUBSCRIPTION:
             raise _refusal(
                 Code.INVALID_INPUT, "only subscriptions run over the websocket; send queries and mutations over HTTP"
             )
+        elif not over_socket and ctx.operation_type is OperationType.SUBSCRIPTION:
+            raise _refusal(Code.INVALID_INPUT, "subscriptions run over the websocket at /graphql")
+        yield
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """An `operationName` the document does not have is the request's fault, as over HTTP (BAD_REQUEST)."""
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [
+                _refusal(Code.BAD_REQUEST, str(e.original_error.as_http_error_reason()))
+                if isinstance(e.original_error, CannotGetOperationTypeError)
+                else e
+                for e in errors
+            ]
         yield
 
 
@@ -166,10 +199,56 @@ class CredentialWatch(BaseGraphQLTransportWSHandler[Context, None]):
 
     _watch: asyncio.Task[None] | None = None
 
+    async def handle(self) -> None:
+        try:
+            await super().handle()
+        except RecursionError:  # raised by the JSON decoder, and the connection is shut down already
+            with contextlib.suppress(Exception):
+                await self.websocket.close(code=INVALID_MESSAGE, reason="WebSocket message is nested too deeply")
+
+    async def handle_message(self, message: Message) -> None:
+        if not isinstance(message, dict):
+            await self.handle_invalid_message(f"WebSocket message must be a JSON object, not {payload_kind(message)}")
+        elif message.get("type") in ("subscribe", "complete") and not isinstance(message.get("id"), str):
+            await self.handle_invalid_message(f"the `id` of {message['type']} must be a string")
+        else:
+            await super().handle_message(message)
+
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        payload = message.get("payload")
+        if payload is None:
+            message = {"type": "connection_init", "payload": {}}
+        elif isinstance(payload, dict):
+            if _json_length(payload) > MAX_INIT_PAYLOAD_CHARS:
+                reason = f"the connection_init payload is larger than {MAX_INIT_PAYLOAD_CHARS} characters"
+                await self.websocket.close(code=INVALID_MESSAGE, reason=reason)
+                return
+            # Only the credentials: the payload stays in the context as long as the connection.
+            kept = {k: v for k, v in payload.items() if k.lower() == "authorization"}
+            message = {"type": "connection_init", "payload": kept}
         await super().handle_connection_init(message)
         if self.connection_acknowledged and self._watch is None and isinstance(self.context, SocketContext):
             self._watch = asyncio.create_task(self._watch_credentials(self.context), name="websocket credentials")
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        """A subscribe's payload is checked as an HTTP request is; a bad one is answered with BAD_REQUEST."""
+        if not self.connection_acknowledged or message["id"] in self.operations:
+            await super().handle_subscribe(message)  # closes the connection, as the protocol says
+            return
+        payload: Any = message.get("payload")
+        try:
+            if not isinstance(payload, dict):
+                kind = payload_kind(payload)
+                raise BadRequest(f"the payload of subscribe must be a JSON object with a `query`, not {kind}")
+            operation = operation_request(payload, int(self.context.settings.max_variable_values))
+        except BadRequest as e:
+            error = _refusal(Code.BAD_REQUEST, str(e))
+            await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
+            return
+        checked: Any = {"query": operation.query, "variables": operation.variables}
+        if operation.operation_name is not None:
+            checked["operationName"] = operation.operation_name
+        await super().handle_subscribe({"id": message["id"], "type": "subscribe", "payload": checked})
 
     async def shutdown(self) -> None:
         if self._watch is not None:
@@ -208,6 +287,13 @@ class CredentialWatch(BaseGraphQLTransportWSHandler[Context, None]):
             for operation_id in ids:
                 await self.send_message({"id": operation_id, "type": "error", "payload": [error.formatted]})
             await self.websocket.close(code=CREDENTIALS_LAPSED, reason=f"authentication failed: {reason}"[:120])
+
+
+def _json_length(payload: dict[str, Any]) -> int:
+    try:
+        return len(json.dumps(payload))
+    except (RecursionError, ValueError, TypeError):
+        return MAX_INIT_PAYLOAD_CHARS + 1
 
 
 @strawberry.type

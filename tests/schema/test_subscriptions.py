@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -306,3 +307,116 @@ async def test_a_connection_closes_when_its_token_expires(server: Server, stuck_
         messages, code, reason = await _until_closed(ws)
     assert code == 4401 and "expired" in reason, (code, reason)
     assert codes([messages[-1]]) == ["UNAUTHENTICATED"]
+
+
+@pytest.fixture
+def tracebacks(server: Server, caplog: pytest.LogCaptureFixture) -> Callable[[], list[str]]:
+    """The server's log records of errors (uvicorn's own log does not reach the root logger)."""
+    uvicorn_log = logging.getLogger("uvicorn")
+    uvicorn_log.addHandler(caplog.handler)
+
+    def found() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+    yield found  # type: ignore[misc]
+    uvicorn_log.removeHandler(caplog.handler)
+
+
+async def _send_raw(server: Server, *texts: str) -> tuple[list[Any], int | None]:
+    """Send `texts` on an initialised connection, then a ping: the messages until the pong (the connection
+    still serves) and an operation's end, and None; or the messages and the code the server closed with."""
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    messages: list[Any] = []
+    async with (
+        asyncio.timeout(30),
+        connect(server.url, subprotocols=["graphql-transport-ws"], additional_headers=headers) as ws,  # type: ignore[list-item]
+    ):
+        try:
+            await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+            for text in texts:
+                await ws.send(text)
+            await ws.send(json.dumps({"type": "ping"}))
+            ponged = False
+            while not (ponged and any(m["type"] in ("error", "complete") for m in messages)):
+                message = json.loads(await ws.recv())
+                if message["type"] == "pong":
+                    ponged = True
+                else:
+                    messages.append(message)
+        except ConnectionClosed as closed:
+            return messages, closed.rcvd.code if closed.rcvd else None
+    return messages, None
+
+
+WATCH = {"query": EVENTS, "variables": {"c": "nope", "t": "ws-a"}}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        "x",
+        {"query": 5},
+        {**WATCH, "variables": [1]},
+        {**WATCH, "operationName": "zz"},
+        {**WATCH, "variables": {"c": ["x"] * 20_001}},
+    ],
+    ids=["null", "string", "query-number", "variables-array", "unknown-operation", "too-many-values"],
+)
+async def test_a_subscribe_that_is_no_graphql_request_is_answered_bad_request(
+    server: Server, tracebacks: Callable[[], list[str]], payload: Any
+) -> None:
+    """As over HTTP; the connection goes on serving."""
+    subscribe = json.dumps({"id": "1", "type": "subscribe", "payload": payload})
+    messages, closed = await _send_raw(server, subscribe)
+    assert closed is None and [m["type"] for m in messages] == ["error"], (closed, messages)
+    assert messages[0]["id"] == "1" and codes(messages) == ["BAD_REQUEST"], messages
+    assert tracebacks() == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        json.dumps({**WATCH, "variables": {"c": "["}}).replace('"["', "[" * 100_000 + "]" * 100_000),
+        "[1]",
+        '"subscribe"',
+        json.dumps({"id": 1, "type": "subscribe", "payload": WATCH}),
+        json.dumps({"id": ["1"], "type": "complete"}),
+    ],
+    ids=["deep-json", "deep-variables", "array", "string", "number-id", "array-id"],
+)
+async def test_a_message_outside_the_protocol_closes_the_connection_4400(
+    server: Server, tracebacks: Callable[[], list[str]], text: str
+) -> None:
+    assert await _send_raw(server, text) == ([], 4400)
+    assert tracebacks() == []
+
+
+async def test_connection_init_carries_credentials_and_little_else(
+    server: Server, tracebacks: Callable[[], list[str]]
+) -> None:
+    await server.ok("a_admin", CREATE)
+    # Other members are dropped; the credentials still count.
+    init = {"Authorization": f"Bearer {server.token('a_member')}", "note": "x" * 1000}
+    messages = await server.subscribe(EVENTS, {"c": "train"}, init=init)
+    assert messages[-1]["type"] == "complete" and codes(messages) == [], messages
+    # A payload larger than credentials need is refused before anything keeps it.
+    async with connect(server.url, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"x": ["a" * 100] * 1000}}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+    assert tracebacks() == []
+
+
+async def test_a_subscription_over_http_is_refused(server: Server, tracebacks: Callable[[], list[str]]) -> None:
+    """The converse of queries staying on HTTP: a subscription runs over the websocket only."""
+    for who in ("admin", "a_member"):
+        headers = {"Authorization": f"Bearer {server.token(who)}"}
+        response = await server.http.post("/graphql", json=WATCH, headers=headers)
+        errors = response.json()["errors"]
+        assert [e["extensions"]["code"] for e in errors] == ["INVALID_INPUT"], errors
+        assert errors[0]["message"] == "subscriptions run over the websocket at /graphql"
+    assert tracebacks() == []
