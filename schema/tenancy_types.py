@@ -73,6 +73,27 @@ class Cluster(Wrapped):
             return None
         return (await explainer(info, keep_own=True))(reason)
 
+    @strawberry.field(
+        description="The error of the last failed attempt at a step of the cluster's current (or last) job, as "
+        "the device or the server reported it; a rollback that keeps failing shows why here. "
+        "Providers only: null for tenants."
+    )
+    def last_error(self, info: Ctx) -> str | None:
+        principal = info.context.principal
+        if principal is None or not principal.is_provider:
+            return None
+        return self._p.get("last_error") or None
+
+    @strawberry.field(
+        description="How often the current step of the cluster's job has failed so far (a rollback is tried again "
+        "until it succeeds). Providers only: null for tenants."
+    )
+    def failed_attempts(self, info: Ctx) -> int | None:
+        principal = info.context.principal
+        if principal is None or not principal.is_provider:
+            return None
+        return int(self._p.get("failed_attempts") or 0)
+
     @strawberry.field(description="The cluster's events after `after` (a `seq`), oldest first.")
     async def events(self, info: Ctx, after: int = 0, first: int = 100) -> list[ClusterEventView]:
         limit = info.context.settings.max_page_size

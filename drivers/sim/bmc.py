@@ -86,9 +86,8 @@ class SimBmc(BmcDriver):
             if job.polls < job.steps:
                 return CleaningJob(job.id, JobState.RUNNING, percent=100 * job.polls // job.steps)
             if job.fails:
-                return CleaningJob(
-                    job.id, JobState.FAILED, percent=100 * (job.steps - 1) // job.steps, message="erase failed"
-                )
+                percent = 100 * (job.steps - 1) // job.steps
+                return CleaningJob(job.id, JobState.FAILED, percent=percent, message=node.faults.said("erase failed"))
             return CleaningJob(job.id, JobState.COMPLETED, percent=100)
 
         return await self._call(poll)

@@ -25,6 +25,9 @@ class Faults:
     - `fail_cleaning`: cleaning jobs end `failed` instead of `completed`.
     - `lost_changes`: ports whose next VLAN change is acknowledged but does not stay (another
       manager wrote back a table it had read before); once per port.
+    - `device_text`: words the device adds to every error it raises and to the message of a failed
+      cleaning job (firmware text, or text a host wrote into its BMC); may hold anything, NUL
+      characters and lone surrogates included.
     """
 
     unreachable: bool = False
@@ -35,6 +38,7 @@ class Faults:
     rising_errors: dict[str, int] = field(default_factory=dict)
     fail_cleaning: bool = False
     lost_changes: set[str] = field(default_factory=set)
+    device_text: str = ""
     calls: int = 0
     """Successful calls so far (what `die_after_calls` counts); in a persistent lab, by every process."""
 
@@ -50,20 +54,24 @@ class Faults:
     async def delay(self, address: str, timeout_s: float) -> None:
         """The waiting half of `enter`: refuse an unreachable device, wait the latency (or time out)."""
         if self.unreachable or self._dead:
-            raise DeviceUnreachable("no answer (simulated)", device=address)
+            raise DeviceUnreachable(self.said("no answer (simulated)"), device=address)
         if self.latency_s > timeout_s:
             await asyncio.sleep(timeout_s)
-            raise DeviceTimeout(f"no answer within {timeout_s:g} s (simulated)", device=address)
+            raise DeviceTimeout(self.said(f"no answer within {timeout_s:g} s (simulated)"), device=address)
         if self.latency_s > 0:
             await asyncio.sleep(self.latency_s)
 
     def admit(self, address: str, *, change: bool = False) -> None:
         """The deciding half of `enter`, after the wait: refuse or count the call."""
         if self.unreachable or self._dead:  # it may have died while this call waited
-            raise DeviceUnreachable("no answer (simulated)", device=address)
+            raise DeviceUnreachable(self.said("no answer (simulated)"), device=address)
         if change and self.reject_changes:
-            raise ChangeRejected("the device refused the change (simulated)", device=address)
+            raise ChangeRejected(self.said("the device refused the change (simulated)"), device=address)
         self.calls += 1
+
+    def said(self, message: str) -> str:
+        """`message` as the device reports it: with its `device_text`, if it has one."""
+        return f"{message}: {self.device_text}" if self.device_text else message
 
     @property
     def _dead(self) -> bool:

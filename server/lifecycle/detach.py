@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ..audit.storable import storable_text
 from ..store.base import Statement
 from .context import JobContext
 from .events import event_statement
@@ -114,7 +115,7 @@ async def detach(
             _FAIL_NODES,
             {
                 "key": record.key,
-                "failed": [{"node": n, "reason": r} for n, r in result.failed.items()],
+                "failed": [{"node": n, "reason": storable_text(r)} for n, r in result.failed.items()],
                 "tenant_data": to == "sanitizing",
             },
         ),

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..audit.entry import now_iso
+from ..audit.storable import storable_text
 from ..store.base import GraphStore, Statement
 from .states import ClusterState
 
@@ -73,13 +74,14 @@ def event_statement(
     total: int | None = None,
 ) -> Statement:
     """The statement that appends an event to `cluster` (its key); put it in the write it reports.
-    `state` is the cluster's state the write leaves it in (None: the state it has)."""
+    `state` is the cluster's state the write leaves it in (None: the state it has). The message may
+    quote a device's words: it is made storable (see `audit.storable`)."""
     params = {
         "cluster": cluster,
         "at": now_iso(),
         "kind": kind,
         "state": state.value if state is not None else None,
-        "message": message[:MAX_MESSAGE],
+        "message": storable_text(message)[:MAX_MESSAGE],
         "done": done,
         "total": total,
     }

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ..audit.storable import storable_text
 from ..errors import InUse, NotFound
 from ..store.base import GraphStore, Statement, StoreQueryError
 from .states import ClusterState, JobKind
@@ -94,7 +95,10 @@ async def require_cluster(store: GraphStore, key: str) -> ClusterRecord:
 
 
 def set_state(key: str, state: ClusterState, **props: Any) -> Statement:
-    """Move the cluster to `state`, setting `props` too (None removes a property)."""
+    """Move the cluster to `state`, setting `props` too (None removes a property). A `reason` may quote
+    a device's words: it is made storable (see `audit.storable`)."""
+    if isinstance(props.get("reason"), str):
+        props["reason"] = storable_text(props["reason"])
     return (
         "MATCH (c:Cluster {key: $key}) SET c.state = $state, c += $props",
         {"key": key, "state": state.value, "props": props},
@@ -142,7 +146,7 @@ def end_job(key: str, state: ClusterState, reason: str = "") -> Statement:
 
 def step_failed(key: str, step: str, attempts: int, error: str) -> Statement:
     """Record an unexpected failure of `step` (its `attempts`-th), leaving the state as it is."""
-    props = {"failed_step": step, "failed_attempts": attempts, "last_error": error}
+    props = {"failed_step": step, "failed_attempts": attempts, "last_error": storable_text(error)}
     return "MATCH (c:Cluster {key: $key}) SET c += $props", {"key": key, "props": props}
 
 

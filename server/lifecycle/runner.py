@@ -20,7 +20,10 @@ A step that raises something unexpected (a bug, not a refusal of a device or of 
 again once its lease runs out, each failure counted on the cluster with the error (`step_failed`);
 after `step_attempts` failures of the same step the job rolls back like any failed step, the reason
 naming the step and the kind of error only (the traceback goes to the log). A rollback is never
-given up: it alone returns the nodes and the VLAN, so it is tried again at every lease expiry.
+given up: it alone returns the nodes and the VLAN, so it is tried again at every lease expiry, each
+failure (of a device too) counted on the cluster the same way, so that a provider sees why it is stuck.
+A device's words in a reason, an event or `last_error` are made storable where each statement is built
+(NUL characters and lone surrogates escaped, see `audit.storable`).
 """
 
 from __future__ import annotations
@@ -154,26 +157,35 @@ class JobRunner:
         except LeaseLost:
             raise
         except (DomainError, DriverError, SecretError) as e:
-            if step == "rollback":
-                raise
-            await self._fail(record, str(e))
-        except StoreError as e:
-            if not isinstance(e, StoreQueryError):
-                raise  # the store is down: a server resumes the job once the lease runs out
+            if step == "rollback":  # never given up, but counted: a provider sees why it is stuck
+                await self._unexpected(record, step, e)
+            else:
+                await self._roll_back(record, step, str(e))
+        except Exception as e:
             await self._unexpected(record, step, e)
+
+    async def _roll_back(self, record: ClusterRecord, step: str, reason: str) -> None:
+        """`_fail` with `reason`; should that write fail, the failure is counted like any unexpected one."""
+        try:
+            await self._fail(record, reason)
+        except LeaseLost:
+            raise
         except Exception as e:
             await self._unexpected(record, step, e)
 
     async def _unexpected(self, record: ClusterRecord, step: str, error: Exception) -> None:
-        """Count an unexpected failure of `step`; once `step_attempts` are spent, roll the job back."""
+        """Count an unexpected failure of `step`; once `step_attempts` are spent, roll the job back.
+        A rollback is never given up: its failures are counted, and it is tried again."""
+        if isinstance(error, StoreError) and not isinstance(error, StoreQueryError):
+            raise error  # the store is down: a server resumes the job once the lease runs out
         attempts = record.attempts_failed(step) + 1
         limit = self.config.step_attempts
         log.error(
-            "step %s of cluster %s failed unexpectedly (attempt %d of %d)",
+            "step %s of cluster %s failed (attempt %d%s)",
             step,
             record.key,
             attempts,
-            limit,
+            "; tried again until it succeeds" if step == "rollback" else f" of {limit}",
             exc_info=error,
         )
         text = (f"{type(error).__name__}: {error}".splitlines() or [""])[0][:_ERROR_TEXT]
@@ -315,11 +327,19 @@ class JobRunner:
         )
 
     async def _fail(self, record: ClusterRecord, reason: str, *also: Statement) -> None:
-        """Turn the job into its rollback (with `also` in the same write)."""
+        """Turn the job into its rollback (with `also` in the same write); the rollback starts with no failed
+        attempt counted (`last_error` stays, the latest error of the job)."""
         await self._write(
             record,
             *also,
-            set_state(record.key, ClusterState.ROLLING_BACK, job_step="rollback", reason=reason),
+            set_state(
+                record.key,
+                ClusterState.ROLLING_BACK,
+                job_step="rollback",
+                reason=reason,
+                failed_step="",
+                failed_attempts=0,
+            ),
             event_statement(record.key, "failed", ClusterState.ROLLING_BACK, f"{reason}; rolling back"),
         )
 

@@ -18,6 +18,7 @@ import time
 from metalgraph.drivers.errors import DriverError
 from metalgraph.drivers.types import CleaningMethod, JobState, PowerAction
 
+from ..audit.storable import storable_text
 from ..devices.access import node_bmc
 from ..devices.secrets import SecretError
 from ..errors import DomainError
@@ -129,6 +130,8 @@ class Sanitizer:
             raise _TakenOver(node)
 
     async def _finish(self, node: str, cluster: str | None, failure: str | None) -> None:
+        """Make `node` available, or failed with `failure` (which may quote the BMC: made storable)."""
+        failure = storable_text(failure) if failure else None
         state = "failed" if failure else "available"
         changes: list[Statement] = [
             (_FINISH, {"node": node, "state": state, "reason": failure, "erase": failure is not None})

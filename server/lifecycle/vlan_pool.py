@@ -12,6 +12,7 @@ import random
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
+from ..audit.storable import storable_text
 from ..errors import InUse, NotFound
 from ..inventory.vlans import DEFAULT_QUARANTINE_VLAN, DEFAULT_VLAN_POOL, vlan_ranges
 from ..store.base import GraphStore, Statement
@@ -88,7 +89,7 @@ def hold_statement(cluster: str, ports: list[str], reason: str) -> Statement:
     reached. `ports` replaces the ports held so far (empty: none is in doubt any more)."""
     return (
         "MATCH (c:Cluster {key: $cluster})-[:ON]->(n:Network) SET n.held_ports = $ports, n.held_reason = $reason",
-        {"cluster": cluster, "ports": ports, "reason": reason},
+        {"cluster": cluster, "ports": ports, "reason": storable_text(reason)},
     )
 
 

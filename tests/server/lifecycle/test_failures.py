@@ -9,18 +9,26 @@ timeout, a switch that dies half way through a job; and a step that fails with a
 from __future__ import annotations
 
 import asyncio
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from metalgraph.drivers.errors import ChangeRejected
 from metalgraph.server.inventory.editing import set_node_status
 from metalgraph.server.lifecycle import runner
 from metalgraph.server.lifecycle.records import cluster_key, read_cluster
 from metalgraph.server.lifecycle.states import ClusterState
 from metalgraph.server.placement.spec import ClusterSpec
+from metalgraph.server.store.base import GraphStore
 
 from .conftest import Lab
 from .invariants import node_states, used_vlans
+
+sys.path.append(str(Path(__file__).parents[2] / "schema"))  # the API lab of the schema tests
+
+from test_lifecycle_api import CREATE, TENANT, open_lab
 
 SITE = "eu-fra1"
 FRA_NODES = ("fra-gpu-0001", "fra-gpu-0002", "fra-gpu-0003", "fra-gpu-0004")
@@ -240,3 +248,118 @@ async def test_a_detach_failing_with_a_bug_still_sends_the_nodes_it_takes_out_to
         jobs = lab.lab.node(node).jobs.values()
         assert any(j.polls >= j.steps and not j.fails for j in jobs), f"{node} reached the pool unerased"
     await lab.check()
+
+
+DEVICE_TEXT = "firmware says \x00 then \udc80 (bytes that are not UTF-8)"
+"""What a switch or a BMC may put in its errors: no store takes a NUL character or a lone surrogate."""
+READABLE = "firmware says \\x00 then \\udc80 (bytes that are not UTF-8)"
+
+
+def storable(text: str | None) -> bool:
+    return text is not None and "\x00" not in text and not any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+async def test_a_device_error_with_unstorable_text_rolls_the_cluster_back_with_it_escaped(lab: Lab) -> None:
+    refusing = lab.lab.switch(leaf(3)).faults
+    refusing.reject_changes = True
+    refusing.device_text = DEVICE_TEXT
+    await lab.lifecycle.create(lab.store, "acme", "garbled", fra(2))
+    record = await lab.settle("acme", "garbled", timeout_s=30)
+
+    assert record.state is ClusterState.FAILED
+    assert "refused the change" in record.reason and READABLE in record.reason, record.reason
+    events = await lab.lifecycle.events("acme", "garbled")
+    assert [e.kind for e in events][-1] == "rolled_back"
+    assert READABLE in events[-1].message
+    assert all(storable(e.message) for e in events)
+    assert not record.members and record.vlan is None
+    assert await node_states(lab.store, FRA_NODES) == {n: ("available", None) for n in FRA_NODES}
+    assert not await used_vlans(lab.store)
+    await lab.check()
+
+
+async def test_a_failed_erase_whose_bmc_message_is_unstorable_fails_the_node_with_it_escaped(lab: Lab) -> None:
+    await lab.lifecycle.create(lab.store, "acme", "erased", fra(2))
+    ready = await lab.settle("acme", "erased")
+    assert ready.state is ClusterState.READY, ready.reason
+    broken, healthy = ready.members
+    bmc = lab.lab.node(broken).faults
+    bmc.fail_cleaning = True
+    bmc.device_text = DEVICE_TEXT
+
+    await lab.lifecycle.release(lab.store, "acme", "erased")
+    released = await lab.settle("acme", "erased", timeout_s=30)
+
+    assert released.state is ClusterState.RELEASED, released.reason
+    states = await node_states(lab.store, ready.members)
+    assert states[healthy] == ("available", None)
+    state, reason = states[broken]
+    assert state == "failed" and reason and "erase failed" in reason and READABLE in reason, reason
+    rows = await lab.store.read("MATCH (n:Node {key: $k}) RETURN n.needs_erase AS erase", {"k": broken})
+    assert rows[0]["erase"] is True, "put back in service, it is erased first"
+    failed = next(e for e in await lab.lifecycle.events("acme", "erased") if e.kind == "node_failed")
+    assert broken in failed.message and READABLE in failed.message
+    await lab.check()
+
+
+async def test_a_rollback_failing_on_a_device_is_counted_on_the_cluster_until_it_succeeds(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rollback is never given up (it alone returns the nodes and the VLAN), but each failure is
+    recorded on the cluster, so that a provider sees why it is stuck."""
+    lab.lab.switch(leaf(3)).faults.reject_changes = True
+    real_detach = runner.detach
+    seen: list[tuple[int, str]] = []
+
+    async def failing_twice(ctx: Any, record: Any, *args: Any, **kwargs: Any) -> Any:
+        stored = await read_cluster(lab.store, record.key)
+        assert stored is not None
+        seen.append((stored.failed_attempts, stored.last_error))
+        if len(seen) <= 2:
+            raise ChangeRejected(f"the switch is busy: {DEVICE_TEXT}", device="10.1.2.3")
+        return await real_detach(ctx, record, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "detach", failing_twice)
+    await lab.lifecycle.create(lab.store, "acme", "stuck", fra(2))
+    record = await lab.settle("acme", "stuck", timeout_s=30)
+
+    assert [attempts for attempts, _ in seen] == [0, 1, 2], "each failed rollback is counted, none given up"
+    assert seen[1][1].startswith("ChangeRejected: 10.1.2.3: the switch is busy") and READABLE in seen[1][1]
+    assert record.state is ClusterState.FAILED and "refused the change" in record.reason
+    assert not record.members and record.vlan is None
+    assert await node_states(lab.store, FRA_NODES) == {n: ("available", None) for n in FRA_NODES}
+    await lab.check()
+
+
+async def test_providers_read_why_a_rollback_is_stuck_and_tenants_do_not(
+    store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_detach, switch_busy = runner.detach, True
+
+    async def power_bug(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug in power")
+
+    async def detach_refused(*args: Any, **kwargs: Any) -> Any:
+        if switch_busy:
+            raise ChangeRejected("the switch is busy", device="10.1.2.3")
+        return await real_detach(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "power_on", power_bug)
+    monkeypatch.setattr(runner, "detach", detach_refused)
+    query = "query($n: String!, $t: String) { cluster(name: $n, tenant: $t) { state lastError failedAttempts } }"
+    async for api in open_lab(store, tmp_path, job_lease_s=2.0):
+        await api.ok("t_admin", CREATE, n="stuck", s={"nodes": 2, "level": "LEAF", "mode": "REQUIRED"})
+        async with asyncio.timeout(60):
+            while True:
+                seen = (await api.ok("viewer", query, n="stuck", t=TENANT))["cluster"]
+                if seen["state"] == "ROLLING_BACK" and seen["failedAttempts"] >= 2:
+                    break
+                await asyncio.sleep(0.05)
+        assert seen["lastError"] == "ChangeRejected: 10.1.2.3: the switch is busy"
+        for tenant_role in ("t_admin", "t_member"):
+            shown = (await api.ok(tenant_role, query, n="stuck"))["cluster"]
+            assert shown == {"state": "ROLLING_BACK", "lastError": None, "failedAttempts": None}
+
+        switch_busy = False
+        failed = await api.wait_for("stuck", "FAILED")
+        assert "the power step failed" in failed["reason"] and not failed["nodes"]
