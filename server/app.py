@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -32,6 +33,7 @@ from .audit import AuditEvent, AuditLog, Outcome, register_secret
 from .auth.authenticator import Authenticator, is_loopback
 from .auth.errors import AuthenticationError
 from .auth.oidc import OidcVerifier
+from .auth.principal import Principal
 from .labels import KEYED_LABELS
 from .lifecycle.service import Lifecycle
 from .lifecycle.setup import build_lifecycle
@@ -146,19 +148,8 @@ class RequestLimits:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str) -> None:
         client = scope.get("client")
         principal = scope.get("state", {}).get("principal")  # set once the request authenticated (get_context)
-        event = AuditEvent(
-            actor=principal.subject if principal else f"anonymous@{client[0] if client else 'unknown'}",
-            role=principal.role.value if principal else "",
-            tenant=principal.tenant if principal else None,
-            operation="http",
-            variables={},
-            outcome=Outcome.LIMITED,
-            detail=f"{code}: {message}",
-        )
-        try:
-            await self.audit.refused(event, code)
-        except StoreError:
-            log.warning("could not audit a refused request: %s", message)
+        address = client[0] if client else None
+        await _audit_refusal(self.audit, principal, address, "http", Outcome.LIMITED, code, message)
         await _graphql_error(status, code, message)(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -200,6 +191,30 @@ class RequestLimits:
             self.metrics.round_trips.observe(trips.count)
 
 
+async def _audit_refusal(
+    audit: AuditLog,
+    principal: Principal | None,
+    client: str | None,
+    operation: str,
+    outcome: Outcome,
+    code: str,
+    detail: str,
+) -> None:
+    event = AuditEvent(
+        actor=principal.subject if principal else f"anonymous@{client or 'unknown'}",
+        role=principal.role.value if principal else "",
+        tenant=principal.tenant if principal else None,
+        operation=operation,
+        variables={},
+        outcome=outcome,
+        detail=f"{code}: {detail}",
+    )
+    try:
+        await audit.refused(event, code)
+    except StoreError:
+        log.warning("could not audit a refused %s request: %s", operation, detail)
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -236,14 +251,9 @@ def create_app(settings: Settings, store: GraphStore | None = None, seed: Seeder
     async def metrics_endpoint(request: Request) -> Response:
         client = request.client.host if request.client else None
         if not (settings.metrics_loopback and is_loopback(client)):
-            try:
-                principal = await services.authenticator.principal(request.headers.get("authorization"), client)
-            except AuthenticationError as e:
-                return _graphql_error(401, "UNAUTHENTICATED", f"authentication failed: {e}")
-            if principal is None:
-                return _graphql_error(401, "UNAUTHENTICATED", "credentials required (Authorization: Bearer <token>)")
-            if principal.tenant is not None:
-                return _graphql_error(403, "FORBIDDEN", "metrics are for providers")
+            refusal = await _metrics_refusal(services, request.headers.get("authorization"), client)
+            if refusal is not None:
+                return refusal
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     if settings.admin_token is not None:
@@ -274,6 +284,34 @@ def create_app(settings: Settings, store: GraphStore | None = None, seed: Seeder
     app.state.metrics = metrics
     app.state.services = services
     return app
+
+
+METRICS_NEED_A_PROVIDER = "/metrics needs a provider token (Authorization: Bearer <token>)"
+"""The one answer to any credentials that do not open /metrics: it tells no token's state (unknown, revoked,
+expired, a tenant's) apart; the audit entry says which it was."""
+
+
+async def _metrics_refusal(services: Services, authorization: str | None, client: str | None) -> Response | None:
+    """Why a request for /metrics is refused (rate limited, or not a provider's), audited; None if it is not."""
+    principal, reason = None, "no credentials"
+    try:
+        principal = await services.authenticator.principal(authorization, client)
+    except AuthenticationError as e:
+        reason = f"authentication failed: {e}"
+    key = principal.subject if principal is not None else f"client:{client}"  # as GraphQL requests are limited
+    wait = services.rate_limiter.take(key)
+    if wait is not None:
+        message = f"too many requests; retry in {wait:.1f} s"
+        await _audit_refusal(services.audit, principal, client, "metrics", Outcome.LIMITED, "RATE_LIMITED", message)
+        response = _graphql_error(429, "RATE_LIMITED", message)
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        return response
+    if principal is not None and principal.tenant is None:
+        return None
+    if principal is not None:
+        reason = f"a token of tenant {principal.tenant!r}"
+    await _audit_refusal(services.audit, principal, client, "metrics", Outcome.DENIED, "UNAUTHENTICATED", reason)
+    return _graphql_error(401, "UNAUTHENTICATED", METRICS_NEED_A_PROVIDER)
 
 
 def _oidc_verifier(settings: Settings) -> OidcVerifier | None:
