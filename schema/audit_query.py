@@ -113,7 +113,7 @@ class AuditQuery:
             return await count(store, **criteria, tenant_view=tenant_view)
 
         rows = [{"key": e.tenant_key if tenant_view else e.key, "entry": e} for e in entries]
-        shown = await audit_entries(info)  # what a tenant reads of infrastructure: tenancy.disclosure
+        shown = await audit_entries(info, entries)  # what a tenant reads of infrastructure: tenancy.disclosure
         return connection_of(
             rows, more, after, lambda row: AuditEntry.of(shown(row["entry"]), tenant_view=tenant_view), total
         )

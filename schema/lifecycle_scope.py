@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from metalgraph.server.audit import AuditEntry
 from metalgraph.server.tenancy.disclosure import TenantText, tenant_entry, tenant_text
@@ -47,7 +47,8 @@ async def visible_cluster(info: Ctx, tenant: str, name: str) -> Props:
 
 
 async def _rule(info: Ctx) -> TenantText:
-    return tenant_text(await info.context.services.lifecycle.ctx.placement.index())
+    lifecycle = info.context.services.lifecycle.ctx
+    return await tenant_text(await lifecycle.placement.index(), lifecycle.store)
 
 
 def _own_names(info: Ctx) -> frozenset[str]:
@@ -55,24 +56,66 @@ def _own_names(info: Ctx) -> frozenset[str]:
     return frozenset(scope.keys("Node") or ()) | frozenset(scope.keys("Switch") or ())
 
 
-async def explainer(info: Ctx, *, keep_own: bool) -> Explain:
+def _vlans_of(info: Ctx, site: str | None) -> frozenset[int]:
+    """The VLAN ids the tenant reads in text about `site`: those it holds there (a VLAN is owned per
+    site); in text about no known site, none."""
+    return info.context.scope.vlans.get(site, frozenset()) if site else frozenset()
+
+
+async def explainer(info: Ctx, *, keep_own: bool, site: str | None = None) -> Explain:
     """How the caller reads the server's text about clusters and placement: providers as it is; tenants
     by the rule of `tenancy.disclosure`, reading (with `keep_own`) the names of the nodes and switches
-    their scope holds, and no other (placement answers and refusals: none at all)."""
+    their scope holds, and no other (placement answers and refusals: none at all), and the VLAN ids
+    they hold in `site`, the site the text is about (a cluster's)."""
     if info.context.tenant is None:
         return _unchanged
     rule = await _rule(info)
     keep = _own_names(info) if keep_own else frozenset()
-    vlans = info.context.scope.all_vlans
+    vlans = _vlans_of(info, site)
     return lambda text: rule.read(text, keep, vlans)
 
 
-async def audit_entries(info: Ctx) -> EntryView:
-    """How the caller reads audit entries: providers as stored; tenants by the rule of `tenancy.disclosure`."""
+async def cluster_explainer(info: Ctx, tenant: str, name: str) -> Explain:
+    """How the caller reads the text of one cluster (its reason, its events), in the cluster's site as
+    the caller's reader sees it now."""
+    props = await info.context.loaders.vertex("Cluster").load(f"{tenant}/{name}")
+    return await explainer(info, keep_own=True, site=props.get("site") if props else None)
+
+
+_CLUSTER_FIELDS = frozenset({"createCluster", "releaseCluster", "resizeCluster", "replaceNode", "deleteCluster"})
+"""The mutations whose `name` is the cluster they act on."""
+
+
+def _cluster_named(entry: AuditEntry) -> str | None:
+    """The one cluster an entry is about: the lifecycle's `cluster`, or the cluster a request acted on."""
+    variables = entry.variables
+    if not isinstance(variables, dict):
+        return None
+    if entry.role == "system":
+        named = variables.get("cluster")
+    elif len(variables) == 1 and entry.operation in _CLUSTER_FIELDS:
+        (arguments,) = variables.values()
+        named = arguments.get("name") if isinstance(arguments, dict) else None
+    else:
+        named = None
+    return named if isinstance(named, str) else None
+
+
+async def audit_entries(info: Ctx, entries: Iterable[AuditEntry]) -> EntryView:
+    """How the caller reads `entries`: providers as stored; tenants by the rule of `tenancy.disclosure`,
+    each entry with the VLAN ids the tenant holds in the site of the cluster it names (none otherwise)."""
     if info.context.tenant is None:
         return _as_stored
-    rule, keep, vlans = await _rule(info), _own_names(info), info.context.scope.all_vlans
-    return lambda entry: tenant_entry(entry, rule, keep, vlans)
+    rule, keep = await _rule(info), _own_names(info)
+    clusters = {e.seq: f"{e.tenant}/{name}" for e in entries if e.tenant and (name := _cluster_named(e))}
+    found = await info.context.loaders.vertex("Cluster").load_many(sorted(set(clusters.values())))
+    sites = {props["key"]: props.get("site") for props in found if props}
+
+    def read(entry: AuditEntry) -> AuditEntry:
+        site = sites.get(clusters.get(entry.seq, ""))
+        return tenant_entry(entry, rule, keep, _vlans_of(info, site))
+
+    return read
 
 
 async def refresh_scope(info: Ctx) -> None:

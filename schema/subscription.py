@@ -51,7 +51,7 @@ from metalgraph.server.topology.scope import EVERYTHING, Scope
 from .context import Context, Loaders
 from .errors import Code
 from .http_request import BadRequest, operation_request, payload_kind
-from .lifecycle_scope import acting_tenant, explainer, refresh_scope, visible_cluster
+from .lifecycle_scope import acting_tenant, cluster_explainer, refresh_scope, visible_cluster
 from .lifecycle_types import ClusterEventView
 from .types import Ctx
 
@@ -311,5 +311,5 @@ class Subscription:
         async for event in info.context.services.lifecycle.watch(owner, cluster, after):
             # Read with the tenant's scope as it is now: the cluster may have got its nodes and VLAN since.
             await refresh_scope(info)
-            explain = await explainer(info, keep_own=True)
+            explain = await cluster_explainer(info, owner, cluster)
             yield ClusterEventView.of(event, explain(event.message))

@@ -71,7 +71,7 @@ class Cluster(Wrapped):
         reason = self._p.get("reason")
         if not reason:
             return None
-        return (await explainer(info, keep_own=True))(reason)
+        return (await explainer(info, keep_own=True, site=self.site))(reason)
 
     @strawberry.field(
         description="The error of the last failed attempt at a step of the cluster's current (or last) job, as "
@@ -104,7 +104,7 @@ class Cluster(Wrapped):
         if first == 0:
             return []
         found = await info.context.services.lifecycle.events(self._p["tenant"], self.name, after, first)
-        explain = await explainer(info, keep_own=True)
+        explain = await explainer(info, keep_own=True, site=self.site)
         return [ClusterEventView.of(e, explain(e.message)) for e in found]
 
     @strawberry.field

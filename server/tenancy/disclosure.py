@@ -21,9 +21,12 @@ Text. A tenant reads in text what it could read in fields, and words for the res
 - a node or switch name outside its scope becomes "a node" / "a switch";
 - a spine pod, leaf domain or NVLink domain name always becomes its level word ("a leaf domain"),
   like the fields that would name them;
-- a network address (a URL, an IPv4 address, an IPv6 address) becomes "an address";
-- a VLAN id (a number after the word VLAN, or a trunk's "allowed"/"native") that is not one of the
-  VLANs its clusters hold now becomes "(hidden)";
+- a network address (a URL, an IPv4 address, an IPv6 address, the host of a switch's or BMC's management
+  address, a dotted host name a colon follows, as a driver's error starts) becomes "an address";
+- VLAN ids (one, a list or a range after the word VLAN, or a trunk's "allowed"/"native") are read like a
+  port's VLANs: the ones its clusters hold now in the site the text is about stay, the others become one
+  "(hidden)" (text about no known site shows none);
+- each part of a `switch/port` key is read on its own;
 - site names stay (a tenant names sites in its requests).
 What the tenant sent itself is never rewritten (its own words in its audit entries, and the names they
 hold): rewriting only real names would confirm that a guessed name exists. Other error messages go out as
@@ -39,12 +42,14 @@ import re
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Set
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..audit.entry import AuditEntry
 from ..auth.principal import Role
 from ..placement.explain import NOUN
-from ..placement.index import PlacementIndex
+from ..placement.index import PlacementIndex, Topology
 from ..placement.spec import OUTER_FIRST
+from ..store.base import GraphStore
 from .capacity import Capacity
 
 TENANT_PROPERTIES: Mapping[str, frozenset[str]] = {
@@ -118,17 +123,26 @@ _NAME = re.compile(rf"(?:\b(?:{_NOUNS}) )?([\w.:/@-]+)")
 _TRAILING = ".:/@-"
 _ADDRESS = re.compile(
     r"\b[a-z][a-z0-9+.-]*://[^\s,;()<>'\"]*[^\s,;()<>'\".:]"  # a URL
-    r"|\[[0-9a-f:.]+\](?::\d+)?"  # a bracketed IPv6 address
+    r"|\[[0-9a-f.]*:[0-9a-f:.]*\](?::\d+)?"  # a bracketed IPv6 address (never a list such as [100])
     r"|(?<![\w.:])\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?(?![\w.])"  # IPv4, with a port
-    r"|(?<![\w:])(?=[0-9a-f:]*::)[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])",  # IPv6 (shortened)
+    r"|(?<![\w:])(?=[0-9a-f:]*::)[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])"  # IPv6 (shortened)
+    r"|(?<![\w.-])[a-z0-9-]+(?:\.[a-z0-9-]+)+\.[a-z][a-z0-9-]*(?::\d+)?(?=:)",  # a host name, then a colon
     re.IGNORECASE,
 )
+_ID = r"(?<![\w-])\d+(?:-\d+)?(?![\w-])"
+"""One VLAN id or a range, standing alone (never digits inside a name such as `rack7-leaf`)."""
+_COUNT = r"\d+\s+(?:[a-z]+\s+)?[a-z]+\(s\)"
+"""A count the server writes after a VLAN id ("on VLAN 5, 2 trunk port(s) carry it"): not an id."""
 _VLAN_IDS = re.compile(
-    r"(\b(?:vlans?|allowed|native)\b[\s:=]*(?:vlans?\b[\s:=]*)?)"  # words that say VLAN ids follow,
-    r"(\[[\d,\s]*\]|(?<![\w-])\d+(?:-\d+)?(?![\w-]))",  # then a [list], a range or one id, standing alone
+    r"(\b(?:vlans?|allowed|native|allowed_vlans|native_vlan|access_vlan|vlan_ids?)\b[\s:=]*"  # words that say
+    r"(?:(?:vlans?|ids?)\b[\s:=]*){0,2})"  # VLAN ids follow ("allowed vlans", "VLAN ids"), then
+    r"(\[[\d,\s-]*\]|\([\d,\s-]*\)|\{[\d,\s-]*\}"  # a bracketed list, or ids separated by commas or spaces
+    rf"|{_ID}(?:(?:\s*,\s*|\s+(?:and\s+|or\s+)?)(?!{_COUNT}){_ID})*)",
     re.IGNORECASE,
 )
-_NUMBER = re.compile(r"\d+")
+_ITEM = re.compile(r"\d+(?:-\d+)?")
+_PARTS = re.compile(r"([/:@])")
+"""What separates the parts of a word that are read one by one (`switch/port`, `user@host`)."""
 ADDRESS = "an address"
 HIDDEN_VLAN = "(hidden)"
 
@@ -139,13 +153,30 @@ def _article(noun: str) -> str:
 
 def words_of(texts: Iterable[str]) -> set[str]:
     """The name-like words of `texts` (what `TenantText` would judge one by one)."""
-    return {m[1].rstrip(_TRAILING) for text in texts for m in _NAME.finditer(text)}
+    words = {m[1].rstrip(_TRAILING) for text in texts for m in _NAME.finditer(text)}
+    return words | {part for word in words for part in _PARTS.split(word)}
+
+
+def host_of(address: str) -> str:
+    """The host part of a device's management address (`snmp://leaf1.oob:161` -> `leaf1.oob`), lower case."""
+    address = address.strip()
+    if "://" in address:
+        try:
+            return urlsplit(address).hostname or ""
+        except ValueError:
+            return ""
+    if address.startswith("["):
+        return address[1:].partition("]")[0].lower()
+    if address.count(":") == 1:  # host:port (an IPv6 address has more colons)
+        address = address.partition(":")[0]
+    return address.lower()
 
 
 class TenantText:
-    """The names of one placement index's infrastructure, and how a tenant reads text that holds them."""
+    """The names of one placement index's infrastructure and the hosts of its devices' management
+    addresses, and how a tenant reads text that holds them."""
 
-    def __init__(self, index: PlacementIndex) -> None:
+    def __init__(self, index: PlacementIndex, addresses: Iterable[str] = ()) -> None:
         t = index.topology
         self.sites = frozenset(t.domain_names[0])
         self.domains: dict[str, str] = {}
@@ -155,6 +186,7 @@ class TenantText:
                     self.domains.setdefault(name, _article(NOUN[level][0]))
         self.nodes = frozenset(t.node_names)
         self.switches = frozenset(t.switches)
+        self.hosts = frozenset(h for a in addresses if isinstance(a, str) and (h := host_of(a)))
 
     def _word(self, name: str, keep: Set[str]) -> str | None:
         """What a tenant reads instead of `name`; None when it may read the name."""
@@ -166,6 +198,8 @@ class TenantText:
             return self.domains[name]
         if name in self.switches:
             return None if name in keep else "a switch"
+        if name.lower() in self.hosts:
+            return ADDRESS
         return None
 
     def read(self, text: str, keep: Set[str] = frozenset(), vlans: Set[int] | None = None) -> str:
@@ -180,26 +214,46 @@ class TenantText:
         def replace(m: re.Match[str]) -> str:
             token = m[1]
             name = token.rstrip(_TRAILING)
-            word = self._word(name, keep)
-            if word is None:
+            parts = _PARTS.split(name)
+            read = [p if i % 2 else (self._word(p.rstrip(_TRAILING), keep) or p) for i, p in enumerate(parts)]
+            if read == parts:
                 return m[0]
-            return word + token[len(name) :]
+            noun = m[0][: m.start(1) - m.start(0)] if read[0] == parts[0] else ""  # "switch x" -> "a switch"
+            return noun + "".join(read) + token[len(name) :]
 
         return _NAME.sub(replace, text)
 
 
 def _own_ids(ids: str, vlans: Set[int]) -> str:
-    return _NUMBER.sub(lambda m: m[0] if int(m[0]) in vlans else HIDDEN_VLAN, ids)
+    """The ids of `ids` the tenant may read, the others as one "(hidden)": not even their count shows."""
+    items = _ITEM.findall(ids)
+    shown = [item for item in items if _owned(item, vlans)]
+    if len(shown) == len(items):
+        return ids
+    listed = ", ".join([*shown, HIDDEN_VLAN])
+    return ids[0] + listed + ids[-1] if ids[0] in "[({" else listed
 
 
-_CACHE: weakref.WeakKeyDictionary[PlacementIndex, TenantText] = weakref.WeakKeyDictionary()
+def _owned(item: str, vlans: Set[int]) -> bool:
+    low, _, high = item.partition("-")
+    first, last = int(low), int(high or low)
+    return first <= last <= first + 4096 and all(v in vlans for v in range(first, last + 1))
 
 
-def tenant_text(index: PlacementIndex) -> TenantText:
-    """The text rule over the names of `index` (built once per index)."""
-    found = _CACHE.get(index)
+_CACHE: weakref.WeakKeyDictionary[Topology, TenantText] = weakref.WeakKeyDictionary()
+_DEVICE_ADDRESSES = (
+    "MATCH (s:Switch) RETURN collect(s.mgmt_address) AS addresses",
+    "MATCH (n:Node) RETURN collect(n.bmc_address) AS addresses",
+)
+
+
+async def tenant_text(index: PlacementIndex, store: GraphStore) -> TenantText:
+    """The text rule over the names of `index` and the management addresses of the devices in `store`
+    (built once per topology: an inventory change, addresses included, builds a new one)."""
+    found = _CACHE.get(index.topology)
     if found is None:
-        found = _CACHE[index] = TenantText(index)
+        addresses = [a for q in _DEVICE_ADDRESSES for r in await store.read(q) for a in r["addresses"] or ()]
+        found = _CACHE[index.topology] = TenantText(index, addresses)
     return found
 
 

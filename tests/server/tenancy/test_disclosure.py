@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 from metalgraph.server.audit import AuditEntry
+from metalgraph.server.inventory import service
 from metalgraph.server.inventory.demo import generate_fabric
-from metalgraph.server.placement import index_from_inventory
+from metalgraph.server.placement import index_from_inventory, load_index
+from metalgraph.server.store.base import GraphStore
 from metalgraph.server.tenancy.disclosure import TENANT_FIELDS, TenantText, tenant_entry, tenant_text
 
 SWITCH = {
@@ -49,7 +51,7 @@ def _names() -> tuple[TenantText, list[str], list[str], str]:
     nodes = sorted(n.name for n in inventory.nodes)
     switches = sorted(s.name for s in inventory.switches)
     pods = sorted({s.pod for s in inventory.switches if s.pod})
-    return tenant_text(index), nodes, switches, pods[0]
+    return TenantText(index), nodes, switches, pods[0]
 
 
 def test_text_names_only_what_the_tenant_may_read() -> None:
@@ -90,3 +92,68 @@ def test_an_audit_entry_reads_like_the_events_and_keeps_the_tenant_s_own_words()
     assert tenant_entry(own, rule, frozenset(), frozenset()).detail == own.detail
     provider = _entry("provider-admin", {"node": nodes[5]}, "no change")
     assert json.loads(tenant_entry(provider, rule, frozenset(), frozenset()).variables_json) == {"node": "a node"}
+
+
+def test_every_id_of_a_vlan_list_or_range_is_judged_and_the_hidden_ones_are_not_counted() -> None:
+    rule, *_ = _names()
+    own = frozenset({100, 101})
+    cases = {
+        "VLANs 100, 200, 300": "VLANs 100, (hidden)",
+        "allowed vlans 100,200": "allowed vlans 100, (hidden)",
+        "VLAN ids 200 100 300": "VLAN ids 100, (hidden)",
+        "vlan ids: 100 and 300": "vlan ids: 100, (hidden)",
+        "allowed [200, 300, 100]": "allowed [100, (hidden)]",
+        "allowed_vlans (100, 200) is not sorted": "allowed_vlans (100, (hidden)) is not sorted",
+        "allowed 100-101": "allowed 100-101",
+        "allowed 100-300": "allowed (hidden)",
+        "VLANs 100, 150-160, 101": "VLANs 100, 101, (hidden)",
+        "expected allowed [100]": "expected allowed [100]",
+        "expected allowed [200]": "expected allowed [(hidden)]",
+    }
+    assert {text: rule.read(text, frozenset(), own) for text in cases} == cases
+
+
+def test_a_count_after_a_vlan_id_is_not_taken_for_one() -> None:
+    rule, *_ = _names()
+    text = "network isolated: 3 port(s) on VLAN 100, 2 trunk port(s) carry it; VLAN 100 is held: 3 switch port(s)"
+    assert rule.read(text, frozenset(), frozenset({100})) == text
+
+
+def test_the_hosts_of_device_addresses_and_dotted_host_names_before_a_colon_are_addresses() -> None:
+    inventory = generate_fabric(64)
+    index = index_from_inventory(inventory)
+    switch = sorted(s.name for s in inventory.switches)[0]
+    addresses = ["snmp://leaf1.oob.example.net:161", "bmc-n7:623", "https://[fd00::7]/redfish", f"sim://{switch}"]
+    rule = TenantText(index, addresses)
+    read = rule.read(
+        "leaf1.oob.example.net: read-back of swp49 failed; cannot resolve bmc-n7; "
+        "spine9.mgmt.example.org:161: timeout; firmware v1.2.3: ok",
+        frozenset({switch}),
+        frozenset(),
+    )
+    assert read == "an address: read-back of swp49 failed; cannot resolve an address; an address: timeout; " + (
+        "firmware v1.2.3: ok"
+    )
+    # A device addressed by its own name (a simulated one) is read as that name: the tenant's switch stays.
+    assert rule.read(f"switch {switch} refused", frozenset({switch}), frozenset()) == f"switch {switch} refused"
+
+
+def test_each_part_of_a_switch_port_key_is_judged_on_its_own() -> None:
+    rule, _, switches, _ = _names()
+    mine, theirs = switches[0], switches[1]
+    read = rule.read(f"ports {theirs}/swp50 and {mine}/swp1 down", frozenset({mine}), frozenset())
+    assert read == f"ports a switch/swp50 and {mine}/swp1 down"
+    # The tenant's own words keep the parts it named.
+    own = _entry("tenant-admin", {"port": f"{theirs}/swp50"}, f"NOT_FOUND: port {theirs}/swp50")
+    assert tenant_entry(own, rule, frozenset(), frozenset()).detail == own.detail
+
+
+async def test_the_rule_reads_the_management_addresses_of_the_store_s_devices(store: GraphStore) -> None:
+    inventory = generate_fabric(64)
+    first, *rest = inventory.switches
+    managed = first.model_copy(update={"mgmt_address": "snmp://core7.oob.example.net:161"})
+    await service.import_inventory(store, inventory.model_copy(update={"switches": (managed, *rest)}))
+    index = await load_index(store)
+    rule = await tenant_text(index, store)
+    assert rule.read("cannot resolve core7.oob.example.net", frozenset(), frozenset()) == "cannot resolve an address"
+    assert await tenant_text(index, store) is rule, "built once per topology"
