@@ -86,6 +86,11 @@ def serve(
                     out.print("GraphiQL: open that URL in a browser.")
                 if settings.loopback_reads:
                     out.print("Loopback reads: requests from this machine without credentials read as provider-viewer.")
+                if settings.metrics_loopback:
+                    out.print(
+                        "Metrics: /metrics answers requests from this machine without credentials; behind a reverse"
+                        " proxy on this host that is every request (METALGRAPH_METRICS_LOOPBACK=false)."
+                    )
                 out.print("Press Ctrl-C to stop.")
                 runner.run(server.serve(sockets=[sock]))
             except (KeyboardInterrupt, asyncio.CancelledError):
@@ -201,6 +206,7 @@ def _make_server(settings: Settings, store: GraphStore) -> uvicorn.Server:
         log_level=settings.log_level.lower(),
         lifespan="on",
         server_header=False,
+        ws_max_size=settings.max_request_bytes,  # a websocket message is bounded like a request body
         timeout_graceful_shutdown=max(1, math.ceil(settings.shutdown_grace_s)),
     )
     return Server(config)

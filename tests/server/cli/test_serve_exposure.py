@@ -1,8 +1,9 @@
 """What `metalgraph serve` exposes without credentials: with `--demo`, loopback reads and GraphiQL, said at
-start; without it, neither."""
+start; without it, neither (and it says that /metrics answers loopback); how large a websocket message may be."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 METALGRAPH = Path(sys.executable).parent / "metalgraph"
 
@@ -72,10 +75,23 @@ def test_serve_without_demo_reads_nothing_without_a_token(tmp_path: Path) -> Non
     with serving(tmp_path) as (url, output):
         assert "Loopback reads" not in output.read_text()
         assert "GraphiQL" not in output.read_text()
+        assert "Metrics: /metrics answers requests from this machine without credentials" in output.read_text()
         errors = _viewer(url)["errors"]
         assert [e["extensions"]["code"] for e in errors] == ["UNAUTHENTICATED"]  # type: ignore[attr-defined]
         page = httpx.get(f"{url}/graphql", headers={"accept": "text/html"}, timeout=30)
         assert page.status_code == 400 and "graphiql" not in page.text.lower()
+
+
+@pytest.mark.slow
+def test_serve_bounds_a_websocket_message_like_a_request_body(tmp_path: Path) -> None:
+    with (
+        serving(tmp_path) as (url, _),
+        connect(f"{url.replace('http', 'ws')}/graphql", subprotocols=["graphql-transport-ws"], max_size=None) as ws,  # type: ignore[list-item]
+    ):
+        ws.send(json.dumps({"type": "ping", "payload": {"pad": "x" * 1_100_000}}))  # over max_request_bytes
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=30)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009  # "message too big"
 
 
 def test_connections_to_serve_have_nagle_off() -> None:
