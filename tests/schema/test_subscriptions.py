@@ -8,7 +8,7 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -310,7 +310,7 @@ async def test_a_connection_closes_when_its_token_expires(server: Server, stuck_
 
 
 @pytest.fixture
-def tracebacks(server: Server, caplog: pytest.LogCaptureFixture) -> Callable[[], list[str]]:
+def tracebacks(server: Server, caplog: pytest.LogCaptureFixture) -> Iterator[Callable[[], list[str]]]:
     """The server's log records of errors (uvicorn's own log does not reach the root logger)."""
     uvicorn_log = logging.getLogger("uvicorn")
     uvicorn_log.addHandler(caplog.handler)
@@ -318,7 +318,7 @@ def tracebacks(server: Server, caplog: pytest.LogCaptureFixture) -> Callable[[],
     def found() -> list[str]:
         return [r.getMessage() for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
 
-    yield found  # type: ignore[misc]
+    yield found
     uvicorn_log.removeHandler(caplog.handler)
 
 
@@ -403,7 +403,7 @@ async def test_connection_init_carries_credentials_and_little_else(
     messages = await server.subscribe(EVENTS, {"c": "train"}, init=init)
     assert messages[-1]["type"] == "complete" and codes(messages) == [], messages
     # A payload larger than credentials need is refused before anything keeps it.
-    async with connect(server.url, subprotocols=["graphql-transport-ws"]) as ws:
+    async with connect(server.url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
         await ws.send(json.dumps({"type": "connection_init", "payload": {"x": ["a" * 100] * 1000}}))
         with pytest.raises(ConnectionClosed) as closed:
             await ws.recv()
