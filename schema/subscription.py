@@ -35,7 +35,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler, Operation
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
     Message,
@@ -249,6 +249,13 @@ class CredentialWatch(BaseGraphQLTransportWSHandler[Context, None]):
         if operation.operation_name is not None:
             checked["operationName"] = operation.operation_name
         await super().handle_subscribe({"id": message["id"], "type": "subscribe", "payload": checked})
+
+    async def _send_result_stream(self, operation: Operation[Context, None], result_source: Any) -> None:
+        await super()._send_result_stream(operation, result_source)
+        # Strawberry stops reading at an error before execution (a limit, validation, the rate limit); read
+        # on, so that the operation ends as any other does: its refusal is then audited (AuditTrail).
+        async for _ in result_source:
+            pass
 
     async def shutdown(self) -> None:
         if self._watch is not None:
