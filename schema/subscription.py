@@ -41,7 +41,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     Message,
     SubscribeMessage,
 )
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
+from strawberry.utils.aio import aclosing
 
 from metalgraph.server.auth.errors import AuthenticationError
 from metalgraph.server.auth.jwks import JwksUnavailable
@@ -251,11 +253,8 @@ class CredentialWatch(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_subscribe({"id": message["id"], "type": "subscribe", "payload": checked})
 
     async def _send_result_stream(self, operation: Operation[Context, None], result_source: Any) -> None:
-        await super()._send_result_stream(operation, result_source)
-        # Strawberry stops reading at an error before execution (a limit, validation, the rate limit); read
-        # on, so that the operation ends as any other does: its refusal is then audited (AuditTrail).
-        async for _ in result_source:
-            pass
+        async with aclosing(_ended_before_refusal(result_source)) as results:
+            await super()._send_result_stream(operation, results)
 
     async def shutdown(self) -> None:
         if self._watch is not None:
@@ -294,6 +293,17 @@ class CredentialWatch(BaseGraphQLTransportWSHandler[Context, None]):
             for operation_id in ids:
                 await self.send_message({"id": operation_id, "type": "error", "payload": [error.formatted]})
             await self.websocket.close(code=CREDENTIALS_LAPSED, reason=f"authentication failed: {reason}"[:120])
+
+
+async def _ended_before_refusal(results: AsyncIterator[Any]) -> AsyncGenerator[Any, None]:
+    """`results`, but an error before execution (a limit, validation, the rate limit) only once the
+    operation has ended: Strawberry stops reading there, and the operation's end audits its refusal
+    (AuditTrail), which must be written before the caller hears of it."""
+    async for result in results:
+        if isinstance(result, PreExecutionError):
+            async for _ in results:
+                pass
+        yield result
 
 
 def _json_length(payload: dict[str, Any]) -> int:
