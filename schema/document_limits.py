@@ -1,7 +1,8 @@
 """Limits on the size of a GraphQL document, checked before any validation rule walks it.
 
 The parser reads no document longer than `max_chars` characters, and stops after `max_tokens` tokens
-(graphql-core counts them as it lexes, comments included).
+(graphql-core counts them as it lexes, comments included) and at the fragment definition past
+`max_fragments` (several validation rules compare each fragment with the others).
 The parsed document is then measured in one pass over each definition, each fragment measured once
 however often it is spread, so the work is linear in the document's length even when the document,
 as execution would expand it, is exponentially larger (fragments spreading another fragment twice,
@@ -11,18 +12,18 @@ nested). What is measured is the document as expanded:
 - depth: as Strawberry's `QueryDepthLimiter` counts it (a root leaf is 0, introspection fields 0);
 - aliases: as Strawberry's `MaxAliasesLimiter` counts them (all operations together);
 - directives: on any one node (not expanded);
-- repeats: fields of one response name in one selection (validation compares them pairwise);
-- fragments: fragment definitions (several validation rules compare every fragment with the others).
+- repeats: fields of one response name in one selection (validation compares them pairwise).
 
 A spread that closes a fragment cycle, or names no fragment, adds nothing: validation reports those.
 The first limit exceeded is reported as an ordinary GraphQL error with its code in `extensions`, and
 the validation rules do not run.
 
 Parsing and validation run in a worker thread, bounded as they are, so the event loop is not held
-for the tens of milliseconds a document at the token limit takes. The documents of callers without
-credentials queue for one thread of their own: however many such documents arrive together, only one
-thread competes with the event loop for the interpreter on their behalf, and none delays an
-authenticated caller's. Positions in the parsed document resolve to lines by bisection
+for the tens of milliseconds a document at the token limit takes. The threads are few, so that
+however many documents arrive together, few threads compete with the event loop for the interpreter
+(a Python thread holds it while it computes): the documents of callers without credentials queue for
+one thread of their own, so that none delays an authenticated caller's, and those of authenticated
+callers for two others. Positions in the parsed document resolve to lines by bisection
 (`IndexedSource`), so errors cost the same on the last line of a document as on the first.
 """
 
@@ -49,8 +50,8 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
-    parse,
 )
+from graphql.language.parser import Parser, nested_too_deeply_error
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
@@ -168,9 +169,6 @@ def document_refusal(document: DocumentNode, limits: DocumentLimits) -> GraphQLE
     """Why `document` is refused before validation, or None; linear in the document's length."""
     definitions = [d for d in document.definitions if isinstance(d, ExecutableDefinitionNode)]
     fragments = [d for d in definitions if isinstance(d, FragmentDefinitionNode)]
-    if len(fragments) > limits.max_fragments:
-        message = f"the document defines {len(fragments)} fragments; the limit is {limits.max_fragments}"
-        return _refusal(Code.SELECTION_LIMIT, message, fragments[limits.max_fragments], limit=limits.max_fragments)
     shapes = {d.name.value: _shape(d, limits) for d in fragments}
     operations = [(d, _shape(d, limits)) for d in definitions if isinstance(d, OperationDefinitionNode)]
     for shape in [*shapes.values(), *(s for _, s in operations)]:
@@ -218,15 +216,14 @@ class DocumentLimiter(SchemaExtension):
 
     async def _in_thread(self, work: Callable[..., Any], *args: Any) -> Any:
         context: Context = self.execution_context.context
-        if context.principal is None:
-            return await asyncio.get_running_loop().run_in_executor(_ANONYMOUS, work, *args)
-        return await asyncio.to_thread(work, *args)
+        threads = _ANONYMOUS if context.principal is None else _AUTHENTICATED
+        return await asyncio.get_running_loop().run_in_executor(threads, work, *args)
 
     async def on_parse(self) -> AsyncIterator[None]:
         ctx = self.execution_context
         if ctx.graphql_document is None and ctx.query:
             try:
-                ctx.graphql_document = await self._in_thread(_parse, ctx.query, ctx.parse_options)
+                ctx.graphql_document = await self._in_thread(_parse, ctx.query, self.limits, ctx.parse_options)
             except GraphQLError as error:
                 # Strawberry would parse the query again on the event loop to find this error; an empty
                 # operation in its place lets the error through as a refusal before validation instead.
@@ -249,10 +246,36 @@ class DocumentLimiter(SchemaExtension):
 
 _ANONYMOUS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="graphql-anonymous")
 """Where the documents of callers without credentials are parsed and validated, one at a time."""
+_AUTHENTICATED = ThreadPoolExecutor(max_workers=2, thread_name_prefix="graphql-authenticated")
 
 
-def _parse(query: str, options: dict[str, Any]) -> DocumentNode:
-    return parse(IndexedSource(query), **options)
+def _parse(query: str, limits: DocumentLimits, options: dict[str, Any]) -> DocumentNode:
+    """graphql-core's `parse`, with `_Parser` in place of its parser."""
+    parser = _Parser(IndexedSource(query), limits.max_fragments, **options)
+    try:
+        return parser.parse_document()
+    except RecursionError:
+        raise nested_too_deeply_error(parser) from None
+
+
+class _Parser(Parser):
+    """graphql-core's parser, stopping at the fragment definition past `max_fragments`."""
+
+    def __init__(self, source: IndexedSource, max_fragments: int, **options: Any) -> None:
+        super().__init__(source, **options)
+        self._max_fragments = max_fragments
+        self._fragments = 0
+
+    def parse_fragment_definition(self) -> FragmentDefinitionNode:
+        self._fragments += 1
+        if self._fragments > self._max_fragments:
+            raise GraphQLError(
+                f"the document defines more than {self._max_fragments} fragments",
+                source=self._lexer.source,
+                positions=[self._lexer.token.start],
+                extensions={"code": Code.SELECTION_LIMIT.value, "limit": self._max_fragments},
+            )
+        return super().parse_fragment_definition()
 
 
 def empty_operation(name: str | None, kind: OperationType = OperationType.QUERY) -> DocumentNode:

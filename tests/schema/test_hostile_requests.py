@@ -106,6 +106,48 @@ async def test_a_field_repeated_in_one_selection_is_refused_before_validation_co
         assert codes(await post(api, "{ sites { " + "totalCount " * 50 + "} }")) == []
 
 
+async def test_a_document_defining_more_fragments_than_the_limit_is_refused_as_it_is_parsed(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    """Validation compares fragments with each other: 1,100 distinct ones took half a second each."""
+
+    def spreading(count: int) -> str:
+        spreads = " ".join(f"...f{i}" for i in range(count))
+        return "{ " + spreads + " } " + " ".join(f"fragment f{i} on Query {{ __typename }}" for i in range(count))
+
+    async with client(store, tmp_path, max_fragments=20) as api:
+        for token in (None, ADMIN_TOKEN):
+            body = await post(api, spreading(21), token)
+            assert codes(body) == ["SELECTION_LIMIT"] and body["data"] is None, body
+            assert body["errors"][0]["extensions"]["limit"] == 20
+        assert (await post(api, spreading(20)))["data"] == {"__typename": "Query"}
+
+
+async def test_a_caller_over_its_rate_limit_is_refused_before_its_document_is_read(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    async with client(store, tmp_path, rate_limit_per_s=0.01, rate_limit_burst=1) as api:
+        assert codes(await post(api, "{ __typename }")) == []
+        unreadable = await post(api, "{ nodes(")  # a syntax error
+        assert codes(unreadable) == ["RATE_LIMITED"], unreadable
+        assert unreadable["errors"][0]["extensions"]["retryAfterSeconds"] > 0
+        assert codes(await post(api, "{ __typename }", None)) == ["UNAUTHENTICATED"]  # limited by address
+        anonymous = await post(api, "{ " + "x " * 20_000 + "}", None)  # over the token limit
+        assert codes(anonymous) == ["RATE_LIMITED"], anonymous
+
+
+async def test_errors_far_down_a_long_document_name_their_line_and_column(store: GraphStore, tmp_path: Path) -> None:
+    async with client(store, tmp_path) as api:
+        padded = "\r\n" * 30_000 + "\n" * 30_000 + "{ nodez x1 }"
+        body = await post(api, padded)
+        assert codes(body) == ["GRAPHQL_VALIDATION_FAILED"] * 2
+        locations = [e["locations"] for e in body["errors"]]
+        assert locations == [[{"line": 60_001, "column": 3}], [{"line": 60_001, "column": 9}]]
+        repeated = await post(api, "\n" * 9 + "{ " + 'nodes(first: "") ' * 60 + "}", None)
+        assert codes(repeated) == ["SELECTION_LIMIT"]
+        assert repeated["errors"][0]["locations"][0]["line"] == 10
+
+
 SCHEMA = build_schema(Settings())._schema
 LIMITS = DocumentLimits(
     max_chars=100_000,
