@@ -3,8 +3,10 @@
 Whatever the schema grows, the generator finds its object types, the fields that lead from one to
 the next, the arguments that take lists and strings, and builds from them what costs a GraphQL server
 the most per byte: nested doubled fragment spreads, fragment fan-out, repeated and unknown directives,
-deep nesting, many aliases, huge lists and long strings (as literals and as variables), and request
-bodies that are not GraphQL requests at all. Each goes anonymously and with the admin token; each must
+deep nesting, many aliases, huge lists and long strings (as literals and as variables), many errors
+after many lines (each error's location is a line number), many distinct fragments sent by several
+clients at once, and request bodies that are not GraphQL requests at all. Each goes anonymously and
+with the admin token; each must
 be refused with a typed error or answered, never a 500; meanwhile another client polls /healthz, whose
 p99 stays under 100 ms; and afterwards the server stops on SIGTERM within 5 s.
 """
@@ -19,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,6 +173,13 @@ def _string_argument(schema: GraphQLSchema) -> tuple[str, str]:
     raise AssertionError("the schema has no String argument on a root field")
 
 
+def _int_argument(schema: GraphQLSchema) -> tuple[str, str]:
+    for field_name, name, argument in _argument_sites(schema):
+        if get_named_type(argument.type).name == "Int":
+            return field_name, name
+    raise AssertionError("the schema has no Int argument on a root field")
+
+
 def _wrap(path: str, value: str) -> str:
     """`path` "a.b" with `value`: `a: {b: value}`."""
     head, _, rest = path.partition(".")
@@ -196,11 +206,14 @@ class Attack:
     name: str
     request: dict[str, Any]
     """httpx.request keyword arguments (method and URL path included)."""
+    copies: int = 1
+    """How many of it are sent at once, by as many clients."""
 
 
-def _post(name: str, query: str, variables: dict[str, Any] | None = None) -> Attack:
+def _post(name: str, query: str, variables: dict[str, Any] | None = None, copies: int = 1) -> Attack:
     body: dict[str, Any] = {"query": query, **({"variables": variables} if variables is not None else {})}
-    return Attack(name, {"method": "POST", "url": "/graphql", "content": json.dumps(body).encode(), "headers": JSON})
+    content = json.dumps(body).encode()
+    return Attack(name, {"method": "POST", "url": "/graphql", "content": content, "headers": JSON}, copies)
 
 
 JSON = {"content-type": "application/json"}
@@ -215,6 +228,13 @@ def attacks(schema: GraphQLSchema) -> list[Attack]:
     aliased = [f"x{i}_{j}: {leaf}" for i in range(25) for j, leaf in enumerate(leaves)]
     many_roots = [f"a{i}: {root} {{ __typename }}" for i in range(3000)]
     differing = [f"{leaves[0].partition('(')[0]}(x: {i})" for i in range(1500)]
+    int_field, int_argument = _int_argument(schema)
+    bad_arguments = " ".join(f'{int_field}({int_argument}: "")' for _ in range(1000))
+    unknown_fields = " ".join(f"x{i}" for i in range(120))
+    distinct_fragments = "{ " + " ".join(f"...f{i}" for i in range(1100)) + " } " + " ".join(
+        f"fragment f{i} on {query_type.name} {{ __typename }}" for i in range(1100)
+    )
+    hint = " Did you mean" * 7000
     found: list[Attack] = [
         _post("doubled spreads on Query x30", "query { ...F0 } " + doubled_spreads(query_type.name, 30)),
         _post("doubled spreads on Query x400", "query { ...F0 } " + doubled_spreads(query_type.name, 400)),
@@ -244,6 +264,10 @@ def attacks(schema: GraphQLSchema) -> list[Attack]:
         _post("same leaf, other arguments, 1,500 times", f"{{ {root} {{ {' '.join(differing)} }} }}"),
         _post("introspection", get_introspection_query(descriptions=True)),
         _post("comments x200,000", "{ __typename }" + "\n#" * 200_000),
+        _post("1,000 bad root arguments after 80,000 lines", "\n" * 80_000 + "{ " + bad_arguments + " }"),
+        _post("120 unknown fields after 95,000 lines", "\n" * 95_000 + "{ " + unknown_fields + " }"),
+        _post("a string literal repeating a suggestion's start", f'{{ {int_field}({int_argument}: "{hint}") }}'),
+        _post("1,100 distinct fragments, 12 documents at once", distinct_fragments, copies=12),
     ]
     listed = _list_argument(schema)
     if listed is not None:
@@ -419,18 +443,26 @@ ROUNDS = 3
 """Each document is sent this often, so that the p99 of /healthz rests on a few hundred polls."""
 
 
+def _send(url: str, attack: Attack, headers: dict[str, str]) -> str:
+    """The verdict on `attack`, its copies sent at once (the same verdict for each)."""
+    request = dict(attack.request)
+    request["url"] = url + request["url"]
+    request["headers"] = {**request.get("headers", {}), **headers}
+    with ThreadPoolExecutor(attack.copies) as clients:
+        verdicts = set(clients.map(lambda _: _verdict(httpx.request(**request, timeout=60)), range(attack.copies)))
+    assert len(verdicts) == 1, (attack.name, verdicts)
+    return verdicts.pop()
+
+
 def test_expensive_documents_are_refused_or_answered_while_the_server_stays_healthy(served: Served) -> None:
     generated = attacks(SCHEMA)
     verdicts: dict[str, str] = {}
     idle = _idle_p99(served.url)
     with HealthProbe(served.url) as health:
-        with httpx.Client(base_url=served.url, timeout=60) as attacker:
-            for _ in range(ROUNDS):
-                for caller, headers in (("anonymous", {}), ("admin", {"Authorization": f"Bearer {TOKEN}"})):
-                    for attack in generated:
-                        request = dict(attack.request)
-                        request["headers"] = {**request.get("headers", {}), **headers}
-                        verdicts[f"{caller}: {attack.name}"] = _verdict(attacker.request(**request))
+        for _ in range(ROUNDS):
+            for caller, headers in (("anonymous", {}), ("admin", {"Authorization": f"Bearer {TOKEN}"})):
+                for attack in generated:
+                    verdicts[f"{caller}: {attack.name}"] = _send(served.url, attack, headers)
         time.sleep(0.5)  # a few more polls after the last answer
 
     refused_for_size = {"SELECTION_LIMIT", "TOKEN_LIMIT", "DIRECTIVE_LIMIT", "DEPTH_LIMIT", "ALIAS_LIMIT"}
@@ -443,6 +475,9 @@ def test_expensive_documents_are_refused_or_answered_while_the_server_stays_heal
         assert verdicts[f"{caller}: body null"] == "BAD_REQUEST"
         assert verdicts[f"{caller}: body of 2 MB"] == "BODY_TOO_LARGE"
         assert verdicts[f"{caller}: fragment fan-out on {_root_object_field(SCHEMA)[1].name} 12^3"] in refused_for_size
+        assert verdicts[f"{caller}: 1,000 bad root arguments after 80,000 lines"] == "SELECTION_LIMIT"
+        assert verdicts[f"{caller}: 120 unknown fields after 95,000 lines"] == "GRAPHQL_VALIDATION_FAILED"
+        assert verdicts[f"{caller}: 1,100 distinct fragments, 12 documents at once"] == "SELECTION_LIMIT"
     assert verdicts["anonymous: introspection"] == "UNAUTHENTICATED"
     assert verdicts["admin: introspection"] == "answered"
 
