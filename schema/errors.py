@@ -122,7 +122,7 @@ def _classify(error: GraphQLError) -> tuple[Code, str, dict[str, Any]]:
         return Code.ALREADY_EXISTS, "an object with that name already exists", {}
     if isinstance(original, GraphQLError):
         code = (original.extensions or {}).get("code")
-        if code in Code.__members__:  # a permission refusal carries its code
+        if isinstance(code, str) and code in Code.__members__:  # a permission refusal carries its code
             return Code(code), error.message, {}
         return Code.INVALID_INPUT, error.message, {}  # a variable that does not coerce
     if original is None:

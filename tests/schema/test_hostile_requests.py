@@ -136,6 +136,21 @@ async def test_a_caller_over_its_rate_limit_is_refused_before_its_document_is_re
         assert codes(anonymous) == ["RATE_LIMITED"], anonymous
 
 
+async def test_the_entry_of_a_document_refused_unread_names_some_root_fields_and_coerces_nothing(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    """Coercing the arguments of a refused document's root fields (invalid by the thousand) cost as
+    much as validating it; the entry names the first 20 root fields and counts the rest."""
+    async with client(store, tmp_path) as api:
+        unknown = " ".join(f"f{i}" for i in range(30))
+        body = await post(api, "{ " + unknown + ' nodes(first: "")' * 51 + " }", None)
+        assert codes(body) == ["SELECTION_LIMIT"]
+    (entry,) = [row["e"] for row in await store.read("MATCH (e:AuditEntry) RETURN e{.*} AS e ORDER BY e.seq")]
+    assert entry["outcome"] == "limited" and entry["actor"].startswith("anonymous@")
+    assert entry["operation"] == ",".join(f"f{i}" for i in range(20)) + " and 11 more"
+    assert "invalid arguments" not in entry["variables"]
+
+
 async def test_errors_far_down_a_long_document_name_their_line_and_column(store: GraphStore, tmp_path: Path) -> None:
     async with client(store, tmp_path) as api:
         padded = "\r\n" * 30_000 + "\n" * 30_000 + "{ nodez x1 }"
