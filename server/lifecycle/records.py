@@ -49,6 +49,8 @@ class ClusterRecord:
     failed_step: str = ""
     failed_attempts: int = 0
     last_error: str = ""
+    rolled_back_from: str = ""
+    """The step whose failure started the job's rollback ("" before one)."""
 
     def attempts_failed(self, step: str) -> int:
         """How often `step` of the current job failed unexpectedly so far."""
@@ -75,6 +77,7 @@ class ClusterRecord:
             failed_step=props.get("failed_step") or "",
             failed_attempts=int(props.get("failed_attempts") or 0),
             last_error=props.get("last_error") or "",
+            rolled_back_from=props.get("rolled_back_from") or "",
         )
 
 
@@ -121,6 +124,7 @@ def start_job(
         reason="",
         failed_step="",
         failed_attempts=0,
+        rolled_back_from="",
         last_error="",
     )
 
@@ -141,6 +145,7 @@ def end_job(key: str, state: ClusterState, reason: str = "") -> Statement:
         reason=reason,
         failed_step="",
         failed_attempts=0,
+        rolled_back_from="",
     )
 
 

@@ -13,8 +13,9 @@ Steps by job (the cluster state each shows in parentheses):
   detach had to hold the VLAN (a switch did not answer), so that a later release finishes the job.
 A failure in reserve, network or power turns the job into a rollback (rolling_back) that detaches
 the nodes the job brought in; a new cluster then ends `failed` with the reason, a resize goes back
-to `ready` with the reason in its events. A failure in the detach of a shrink or a release cannot
-give nodes back to the pool (they held the tenant's data): its rollback sends them to sanitization.
+to `ready` with the reason in its events. Nodes that may hold the tenant's data never go back to the
+pool unerased: those a job brought in once it began powering them on, and those a shrink or a release
+takes out, leave the rollback to sanitization.
 
 A step that raises something unexpected (a bug, not a refusal of a device or of a rule) is tried
 again once its lease runs out, each failure counted on the cluster with the error (`step_failed`);
@@ -61,6 +62,10 @@ from .states import WORKING, ClusterState, JobKind
 from .vlan_pool import held_ports
 
 log = logging.getLogger("metalgraph.lifecycle")
+
+
+_STEPS_AFTER_POWER_ON = frozenset({"power", "detach", "ready"})
+"""Steps a job reaches once it may have powered its new nodes on (the power step itself included)."""
 
 
 class StepFailed(DomainError):
@@ -339,23 +344,26 @@ class JobRunner:
                 reason=reason,
                 failed_step="",
                 failed_attempts=0,
+                rolled_back_from=record.job_step,
             ),
             event_statement(record.key, "failed", ClusterState.ROLLING_BACK, f"{reason}; rolling back"),
         )
 
     async def _rollback(self, record: ClusterRecord) -> None:
         """Undo what the job did to the cluster's membership. Nodes a job brings in (create, grow,
-        replace) go back to the pool; nodes a job takes out (shrink, release) held the tenant's data,
-        so they only ever leave to sanitization: a failed release or shrink ends with them out."""
+        replace) go back to the pool if the job failed before it powered them on; once they may have
+        booted on the tenant's network, they may hold its data, like the nodes a job takes out (shrink,
+        release): those only ever leave to sanitization (a failed release or shrink ends with them out)."""
         creating = record.job is JobKind.CREATE
         taking_out = record.job in (JobKind.SHRINK, JobKind.RELEASE)
         everything = creating or record.job is JobKind.RELEASE
+        may_hold_data = taking_out or record.rolled_back_from in _STEPS_AFTER_POWER_ON
         progress = StepProgress(self.ctx, record.key)
         await detach(
             self.ctx,
             record,
             record.members if everything else record.job_nodes,
-            to="sanitizing" if taking_out else "available",
+            to="sanitizing" if may_hold_data else "available",
             free_vlan=everything,
             state=ClusterState.ROLLING_BACK,
             progress=progress,
