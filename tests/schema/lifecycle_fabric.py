@@ -18,6 +18,26 @@ NODES_PER_LEAF = 2
 GPUS = 8
 
 
+def sim_node(name: str, rack: str, index: int, gpus: int, mac: str, port: model.PortRef) -> model.Node:
+    """A node of `gpus` H100 (its own NVLink domain) whose BMC is simulated, with one backend NIC on `port`."""
+    return model.Node(
+        name=name,
+        rack=rack,
+        u=1 + index,
+        serial=f"SN-{name}",
+        cpu_cores=112,
+        memory_gb=2048,
+        storage_gb=30_000,
+        health=model.Health.OK,
+        bmc=model.Bmc(driver="sim", address=f"sim://{name}"),
+        gpus=tuple(
+            model.Gpu(index=g, uuid=f"GPU-{name}-{g}", model="H100", memory_gb=80, nvlink_domain=name)
+            for g in range(gpus)
+        ),
+        nics=(model.Nic(name="ib0", mac=mac, speed_gbps=400, rail=0, port=port),),
+    )
+
+
 @dataclass(frozen=True)
 class SimFabric:
     prefix: str
@@ -52,32 +72,8 @@ class SimFabric:
         nodes = []
         for i, name in enumerate(self.nodes):
             leaf = self.leaves[i // NODES_PER_LEAF]
-            nodes.append(
-                model.Node(
-                    name=name,
-                    rack=rack,
-                    u=1 + i,
-                    serial=f"SN-{name}",
-                    cpu_cores=112,
-                    memory_gb=2048,
-                    storage_gb=30_000,
-                    health=model.Health.OK,
-                    bmc=model.Bmc(driver="sim", address=f"sim://{name}"),
-                    gpus=tuple(
-                        model.Gpu(index=g, uuid=f"GPU-{name}-{g}", model="H100", memory_gb=80, nvlink_domain=name)
-                        for g in range(GPUS)
-                    ),
-                    nics=(
-                        model.Nic(
-                            name="ib0",
-                            mac=f"02:{0x5A:02x}:00:00:{i:02x}:00",
-                            speed_gbps=400,
-                            rail=0,
-                            port=model.PortRef(switch=leaf, port=f"swp{i % NODES_PER_LEAF + 1}"),
-                        ),
-                    ),
-                )
-            )
+            port = model.PortRef(switch=leaf, port=f"swp{i % NODES_PER_LEAF + 1}")
+            nodes.append(sim_node(name, rack, i, GPUS, f"02:{0x5A:02x}:00:00:{i:02x}:00", port))
         return model.Inventory(
             sites=(model.Site(name=self.site, region="us-east", country="US", jurisdiction="US"),),
             racks=(model.Rack(name=rack, site=self.site, row="A"),),

@@ -42,6 +42,7 @@ from metalgraph.server.store.base import GraphStore
 
 sys.path.append(str(Path(__file__).parent))  # the helpers next to this file
 
+from lifecycle_fabric import sim_node
 from schema_walk import Call, Walker
 from tenant_world import WALK_LIMITS, Cursor, Pools, error_codes, wire
 
@@ -176,22 +177,7 @@ def _switch(name: str, rack: str, role: model.SwitchRole, ports: list[model.Port
 
 
 def _node(name: str, rack: str, index: int, gpus: int, port: model.PortRef) -> model.Node:
-    return model.Node(
-        name=name,
-        rack=rack,
-        u=1 + index,
-        serial=f"SN-{name}",
-        cpu_cores=112,
-        memory_gb=2048,
-        storage_gb=30_000,
-        health=model.Health.OK,
-        bmc=model.Bmc(driver="sim", address=f"sim://{name}"),
-        gpus=tuple(
-            model.Gpu(index=g, uuid=f"GPU-{name}-{g}", model="H100", memory_gb=80, nvlink_domain=name)
-            for g in range(gpus)
-        ),
-        nics=(model.Nic(name="ib0", mac=f"02:5b:00:00:{index:02x}:00", speed_gbps=400, rail=0, port=port),),
-    )
+    return sim_node(name, rack, index, gpus, f"02:5b:00:00:{index:02x}:00", port)
 
 
 # --- the world: two servers on one store, two tenants --------------------------------------------------
