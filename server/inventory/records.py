@@ -1,7 +1,7 @@
 """An inventory as graph records (vertices and edges) and back.
 
 This is the one place that knows how the file format maps onto the graph model of
-DESIGN.md. Import, export and the diff all work on records, so "export then import is a
+schema/MODEL.md. Import, export and the diff all work on records, so "export then import is a
 no-op" holds by construction: `to_records(from_records(r)) == r` for the properties the file
 format declares. The others, and the values the cluster lifecycle owns, are the subject of
 `keep_owned` (see schema/MODEL.md, "Who owns a property").

@@ -1,4 +1,4 @@
-"""The states of a cluster and of its jobs, as DESIGN.md "Cluster lifecycle" names them."""
+"""The states of a cluster and of its jobs (README "Clusters: placement and lifecycle")."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ MAX_NODES = 1_000_000
 
 
 class Level(StrEnum):
-    """Topology levels, innermost first (see DESIGN.md "The graph")."""
+    """Topology levels, innermost first (see schema/MODEL.md)."""
 
     NVLINK_DOMAIN = "nvlink_domain"
     LEAF = "leaf"

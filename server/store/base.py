@@ -1,7 +1,7 @@
 """The graph store interface that every adapter implements, and its error family.
 
 The domain layer speaks one Cypher vocabulary (the subset that both FalkorDB and Neo4j run,
-see DESIGN.md "Stores") through `read`, `write` and `write_atomically`. Rows come back as
+see README "Design") through `read`, `write` and `write_atomically`. Rows come back as
 plain dicts of plain values: queries return scalars, lists and maps (`n{.*}`), never
 driver-specific node objects. Every call is one store round trip and is counted, so tests and
 `/metrics` can see how many a request costs.
@@ -80,7 +80,7 @@ def count_round_trips() -> Iterator[RoundTripCounter]:
 
 
 class GraphStore(ABC):
-    """A property graph that runs Cypher. Labels and keys follow the model in DESIGN.md."""
+    """A property graph that runs Cypher. Labels and keys follow schema/MODEL.md."""
 
     kind: str = "abstract"
 
