@@ -107,12 +107,6 @@ def new_token(
     return IssuedToken(record, f"mg_{token_id}_{secret}"), ("CREATE (t:ApiToken) SET t = $props", {"props": stored})
 
 
-async def authenticate(store: GraphStore, token: str) -> Principal:
-    """The principal a token stands for; `TokenRejected` for anything else."""
-    principal, _ = await verify(store, token)
-    return principal
-
-
 async def verify(store: GraphStore, token: str) -> tuple[Principal, datetime | None]:
     """The principal a token stands for and when the token expires (None: never); `TokenRejected`
     for anything else."""
